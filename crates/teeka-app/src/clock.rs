@@ -1,0 +1,15 @@
+//! Time as Teeka's users see it: CoWIN's dates are Indian Standard Time (UTC+05:30).
+
+use teeka_domain::CowinDate;
+use time::{OffsetDateTime, UtcOffset};
+
+/// Indian Standard Time.
+pub const IST: UtcOffset = match UtcOffset::from_hms(5, 30, 0) {
+    Ok(offset) => offset,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// Today's date in India.
+pub fn today_in_india() -> CowinDate {
+    CowinDate(OffsetDateTime::now_utc().to_offset(IST).date())
+}

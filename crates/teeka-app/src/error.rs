@@ -1,0 +1,44 @@
+//! The use-case error: a client-safe classification plus the cause, which is logged, not shown.
+
+use teeka_domain::DomainError;
+use teeka_store::StoreError;
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The caller's input was wrong; the message is safe to show.
+    #[error("{0}")]
+    BadInput(String),
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input conflicts with stored data (a duplicate id, say); the message is safe to show.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed; the cause is for the log only.
+    #[error("storage failure")]
+    Store(#[source] StoreError),
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        AppError::BadInput(e.to_string())
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate(_) => {
+                AppError::Conflict("a record with that id already exists".into())
+            }
+            StoreError::MissingReference(_) => AppError::BadInput(
+                "refers to a centre, district or vaccine that does not exist".into(),
+            ),
+            StoreError::Constraint(_) => {
+                AppError::BadInput("a value is out of its allowed range".into())
+            }
+            other => AppError::Store(other),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Teeka's use cases, above storage and below HTTP: loading master data, generating the demo
+//! country, administering facilities and session plans, and answering availability questions.
+//! Each use case is one explicit store transaction (or a read); nothing here knows SQL or HTTP.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod availability;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod master;
+
+pub use error::AppError;

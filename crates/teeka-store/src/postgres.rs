@@ -1,0 +1,74 @@
+//! The PostgreSQL backend: the production store, shared by many app processes. Where SQLite's
+//! single writer gives serialisation for free, this backend takes explicit locks.
+
+use crate::StoreError;
+use crate::common::shared_store_methods;
+use crate::migrate::Migration;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Advisory lock keys, so that concurrent processes take turns on one-at-a-time work.
+const MIGRATION_LOCK: i64 = 0x7465_656b_6101;
+const CENTRE_ID_LOCK: i64 = 0x7465_656b_6102;
+
+/// The PostgreSQL store.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    const MIGRATIONS: &'static [Migration] = &[Migration {
+        version: 1,
+        name: "foundation",
+        sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+    }];
+
+    /// Connects to the database at `url`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    async fn close_pools(&self) {
+        self.pool.close().await;
+    }
+
+    async fn advisory_lock(
+        tx: &mut Transaction<'static, Postgres>,
+        key: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn lock_for_migration(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
+        Self::advisory_lock(tx, MIGRATION_LOCK).await
+    }
+
+    async fn lock_for_id_allocation(
+        tx: &mut Transaction<'static, Postgres>,
+    ) -> Result<(), StoreError> {
+        Self::advisory_lock(tx, CENTRE_ID_LOCK).await
+    }
+
+    shared_store_methods!(Postgres);
+}

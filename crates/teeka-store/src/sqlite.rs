@@ -1,0 +1,80 @@
+//! The SQLite backend: the embedded default. WAL journal; readers share a pool while every write
+//! goes through a one-connection pool and starts with `BEGIN IMMEDIATE`, so writers queue for the
+//! lock up front instead of failing on upgrade.
+
+use crate::StoreError;
+use crate::common::shared_store_methods;
+use crate::migrate::Migration;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The SQLite store: a reader pool and a single-writer pool over one file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    const MIGRATIONS: &'static [Migration] = &[Migration {
+        version: 1,
+        name: "foundation",
+        sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    }];
+
+    /// Opens (creating if missing) the database at `url` (`sqlite://PATH` or `sqlite::memory:`).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            // Other processes (the CLI beside a running server) may hold the write lock briefly.
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(parent) = options.get_filename().parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(false))
+            .await?;
+        Ok(Self { read, write })
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.read
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.write.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    async fn close_pools(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    /// `BEGIN IMMEDIATE` already holds the only write lock.
+    async fn lock_for_migration(_tx: &mut Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// `BEGIN IMMEDIATE` already holds the only write lock.
+    async fn lock_for_id_allocation(
+        _tx: &mut Transaction<'static, Sqlite>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    shared_store_methods!(Sqlite);
+}

@@ -1,0 +1,130 @@
+//! Error answers. The CoWIN routes answer `{"errorCode","error"}` as CoWIN did; every other route
+//! answers `{"code","message"}`. Either way the client sees a safe message and the cause goes to
+//! the log, tagged with the request id (crates.io's `AppError` pattern).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use teeka_app::AppError;
+
+/// CoWIN's own code for a missing or misspelt parameter.
+pub const MISSING_PARAMETER: &str = "USRRES0001";
+/// Ours: a parameter is present but malformed.
+pub const INVALID_PARAMETER: &str = "TKAREQ0001";
+/// Ours: no such route.
+pub const NO_SUCH_ROUTE: &str = "TKAREQ0404";
+/// Ours: something failed on our side; the log has the cause under the request id.
+pub const INTERNAL: &str = "TKASYS0001";
+/// Ours: a dependency (the database) is unavailable.
+pub const UNAVAILABLE: &str = "TKASYS0002";
+
+#[derive(Serialize)]
+struct CowinBody<'a> {
+    #[serde(rename = "errorCode")]
+    error_code: &'a str,
+    error: &'a str,
+}
+
+/// An error on a CoWIN-compatible route.
+#[derive(Debug)]
+pub struct CowinError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl CowinError {
+    /// A 400 for a parameter that is missing.
+    pub fn missing(name: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: MISSING_PARAMETER,
+            message: format!("Input parameter missing: {name}"),
+        }
+    }
+
+    /// A 400 for a parameter that is malformed.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: INVALID_PARAMETER,
+            message: message.into(),
+        }
+    }
+
+    /// Any status and code.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AppError> for CowinError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::BadInput(m) => CowinError::invalid(m),
+            AppError::NotFound(what) => CowinError::new(
+                StatusCode::NOT_FOUND,
+                NO_SUCH_ROUTE,
+                format!("{what} not found"),
+            ),
+            AppError::Conflict(m) => CowinError::new(StatusCode::CONFLICT, INVALID_PARAMETER, m),
+            AppError::Store(cause) => {
+                tracing::error!(error = %cause, "storage failure");
+                CowinError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    UNAVAILABLE,
+                    "Service temporarily unavailable",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for CowinError {
+    fn into_response(self) -> Response {
+        let body = CowinBody {
+            error_code: self.code,
+            error: &self.message,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+#[derive(Serialize)]
+struct ApiBody<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// An error on a Teeka-native route.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// Any status and code.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ApiBody {
+            code: self.code,
+            message: &self.message,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}

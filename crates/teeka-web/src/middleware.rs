@@ -1,0 +1,159 @@
+//! What every request passes through: a request id (on the response and on every log line of
+//! the request), security headers, metrics, and the public per-IP limit.
+
+use crate::ratelimit::client_ip;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tracing::Instrument;
+
+/// The header carrying the request id.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The route template a response came from, copied out of routing for the outer middleware.
+#[derive(Clone)]
+struct RouteLabel(String);
+
+/// Per-process prefix + counter: unique, cheap (no syscall per request), and not a clock.
+fn next_request_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
+    format!("{prefix}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A client's own request id is kept only if it is short and plain, so that it cannot smuggle
+/// anything into our logs.
+fn acceptable_request_id(v: &HeaderValue) -> bool {
+    let b = v.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+}
+
+/// Security headers for an API that serves JSON only.
+fn apply_security_headers(response: &mut Response) {
+    let h = response.headers_mut();
+    // Browsers must not guess a type other than the one we declare.
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Nothing we serve is meant to be framed (clickjacking).
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // JSON needs no scripts, styles or frames; if a response is ever rendered, it can load nothing.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    // Our URLs can carry parameters; never hand them to another site as a referrer.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    // Behind TLS, browsers should never fall back to plain HTTP (ignored over plain HTTP).
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    );
+    // Answers are not to be kept by shared caches unless a route says otherwise.
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+}
+
+/// The outermost layer: id, span, security headers, metrics, and a log line for failures.
+pub async fn observe(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .filter(|v| acceptable_request_id(v))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(next_request_id);
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        request.headers_mut().insert(REQUEST_ID.clone(), v);
+    }
+    let method = request.method().clone();
+    // The path only, never the query: query strings may one day carry things that are not ours to log.
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!("request", request_id = %request_id, %method, %path);
+    let mut response = next.run(request).instrument(span.clone()).await;
+
+    let status = response.status();
+    let elapsed = started.elapsed();
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let labels = [("route", route), ("status", status.as_u16().to_string())];
+    metrics::counter!("teeka_http_requests_total", &labels).increment(1);
+    metrics::histogram!("teeka_http_request_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::error!(
+                status = status.as_u16(),
+                elapsed_ms = elapsed.as_millis() as u64,
+                "request failed"
+            );
+        } else {
+            tracing::debug!(
+                status = status.as_u16(),
+                elapsed_ms = elapsed.as_millis() as u64,
+                "request"
+            );
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID.clone(), v);
+    }
+    apply_security_headers(&mut response);
+    response
+}
+
+/// Runs inside routing: copies the matched route template onto the response for [`observe`].
+pub async fn label_route(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteLabel(route));
+    }
+    response
+}
+
+/// The public API's per-IP limit; 429 `{"error":"Too Many Requests"}` as CoWIN's edge answered.
+pub async fn limit_public(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(limiter) = &app.public_limiter {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let ip = client_ip(peer, request.headers(), &app.config.trusted_proxies);
+        if let Err(retry_after) = limiter.check(ip) {
+            metrics::counter!("teeka_rate_limited_total").increment(1);
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(serde_json::json!({ "error": "Too Many Requests" })),
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
+        }
+    }
+    next.run(request).await
+}

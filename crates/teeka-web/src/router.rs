@@ -1,0 +1,103 @@
+//! The whole router: which audience reaches which routes, and the layers around them.
+
+use crate::cowin::public;
+use crate::error::{ApiError, CowinError, INTERNAL, NO_SUCH_ROUTE};
+use crate::middleware::{label_route, limit_public, observe};
+use crate::ops;
+use crate::state::AppState;
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::any::Any;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// The CoWIN-compatible routes, mounted under `/api`.
+fn cowin_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v2/admin/location/states", get(public::states))
+        .route(
+            "/v2/admin/location/districts/{state_id}",
+            get(public::districts),
+        )
+        .route(
+            "/v2/appointment/sessions/public/findByPin",
+            get(public::find_by_pin),
+        )
+        .route(
+            "/v2/appointment/sessions/public/findByDistrict",
+            get(public::find_by_district),
+        )
+        .route(
+            "/v2/appointment/sessions/public/calendarByPin",
+            get(public::calendar_by_pin),
+        )
+        .route(
+            "/v2/appointment/sessions/public/calendarByDistrict",
+            get(public::calendar_by_district),
+        )
+        .route(
+            "/v2/appointment/sessions/public/calendarByCenter",
+            get(public::calendar_by_center),
+        )
+        .route(
+            "/v2/appointment/centers/public/findByLatLong",
+            get(public::find_by_lat_long),
+        )
+        .route_layer(axum::middleware::from_fn(label_route))
+        .fallback(cowin_not_found)
+        .method_not_allowed_fallback(cowin_method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state, limit_public))
+}
+
+async fn cowin_not_found(uri: Uri) -> CowinError {
+    CowinError::new(
+        StatusCode::NOT_FOUND,
+        NO_SUCH_ROUTE,
+        format!("No such API: {}", uri.path()),
+    )
+}
+
+async fn cowin_method_not_allowed() -> CowinError {
+    CowinError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        NO_SUCH_ROUTE,
+        "Method not allowed on this API",
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, NO_SUCH_ROUTE, "no such route")
+}
+
+/// A panic is a bug: the client gets a plain 500 in our shape, the log gets the message.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = detail, "handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        INTERNAL,
+        "internal error",
+    )
+    .into_response()
+}
+
+/// Builds the application router around `state`.
+pub fn build_router(state: AppState) -> Router {
+    let ops_routes = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route_layer(axum::middleware::from_fn(label_route));
+    Router::new()
+        .nest("/api", cowin_routes(state.clone()))
+        .merge(ops_routes)
+        .fallback(not_found)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(observe))
+        .with_state(state)
+}

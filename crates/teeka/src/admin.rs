@@ -1,0 +1,197 @@
+//! `teeka admin facility add|import` and `teeka admin session add|import`: load a deployment's
+//! own centres and session plans. Safe to run beside a live server on the same database.
+
+use crate::server::open_store;
+use crate::settings::DatabaseArgs;
+use anyhow::Context;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use teeka_app::admin::{
+    Facilities, FacilityInput, NumberOrText, SessionInput, Sessions, parse_records,
+};
+use teeka_app::clock::today_in_india;
+
+/// `teeka admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Vaccination centres.
+    #[command(subcommand)]
+    Facility(FacilityCommand),
+    /// Session plans.
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+/// `teeka admin facility …`
+#[derive(Debug, Subcommand)]
+pub enum FacilityCommand {
+    /// Add one centre; prints its id.
+    Add(FacilityAdd),
+    /// Import centres from a JSON or CSV file (all or nothing).
+    Import(ImportArgs),
+}
+
+/// `teeka admin session …`
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Add one session plan; prints its UUID.
+    Add(SessionAdd),
+    /// Import session plans from a JSON or CSV file (all or nothing); prints their UUIDs.
+    Import(ImportArgs),
+}
+
+/// A file to import.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// JSON (an array of objects) or CSV (header row) file.
+    pub file: PathBuf,
+}
+
+/// `teeka admin facility add`.
+#[derive(Debug, clap::Args)]
+pub struct FacilityAdd {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Centre id (default: the next free one).
+    #[arg(long)]
+    pub id: Option<i64>,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub address: String,
+    /// State id (CoWIN's).
+    #[arg(long = "state")]
+    pub state_id: i32,
+    /// District id (CoWIN's).
+    #[arg(long = "district")]
+    pub district_id: i32,
+    #[arg(long = "block", default_value = "")]
+    pub block_name: String,
+    #[arg(long)]
+    pub pincode: String,
+    #[arg(long, allow_negative_numbers = true)]
+    pub lat: f64,
+    #[arg(long, allow_negative_numbers = true)]
+    pub long: f64,
+    /// Free or Paid.
+    #[arg(long, default_value = "Free")]
+    pub fee_type: String,
+    /// Fees of a paid centre: COVISHIELD=780,COVAXIN=1410
+    #[arg(long, default_value = "")]
+    pub fees: String,
+    /// Opening time, HH:MM.
+    #[arg(long, default_value = "09:00")]
+    pub from: String,
+    /// Closing time, HH:MM.
+    #[arg(long, default_value = "17:00")]
+    pub to: String,
+}
+
+/// `teeka admin session add`.
+#[derive(Debug, clap::Args)]
+pub struct SessionAdd {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[arg(long)]
+    pub centre: i64,
+    /// DD-MM-YYYY
+    #[arg(long)]
+    pub date: String,
+    #[arg(long)]
+    pub vaccine: String,
+    /// Dose 1 capacity bookable online.
+    #[arg(long)]
+    pub dose1: u32,
+    /// Dose 2 capacity bookable online.
+    #[arg(long)]
+    pub dose2: u32,
+    /// Precaution-dose capacity bookable online.
+    #[arg(long, default_value_t = 0)]
+    pub precaution: u32,
+    #[arg(long, default_value_t = 18)]
+    pub min_age: u8,
+    #[arg(long)]
+    pub max_age: Option<u8>,
+    /// Walk-in capacity kept beside each dose kind's online capacity (applies to dose 1, dose 2
+    /// and, when planned, precaution).
+    #[arg(long, default_value_t = 0)]
+    pub onsite: u32,
+    /// Slot bands, e.g. "09:00AM-11:00AM,11:00AM-01:00PM" (default: four bands over the
+    /// centre's opening hours).
+    #[arg(long)]
+    pub slots: Option<String>,
+}
+
+fn read_file(path: &PathBuf) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Runs an admin command.
+pub async fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AdminCommand::Facility(FacilityCommand::Add(a)) => {
+            let store = open_store(&a.database.resolve(None)?.database_url).await?;
+            let input = FacilityInput {
+                center_id: a.id,
+                name: a.name,
+                address: a.address,
+                state_id: a.state_id,
+                district_id: a.district_id,
+                block_name: a.block_name,
+                pincode: NumberOrText::Text(a.pincode),
+                lat: a.lat,
+                long: a.long,
+                fee_type: a.fee_type,
+                fees: a.fees,
+                from: a.from,
+                to: a.to,
+            };
+            let id = Facilities::new(&store).add(&input).await?;
+            println!("{id}");
+            store.close().await;
+        }
+        AdminCommand::Facility(FacilityCommand::Import(a)) => {
+            let store = open_store(&a.database.resolve(None)?.database_url).await?;
+            let inputs: Vec<FacilityInput> = parse_records(&read_file(&a.file)?)?;
+            let n = Facilities::new(&store).import(&inputs).await?;
+            eprintln!("imported {n} centres");
+            store.close().await;
+        }
+        AdminCommand::Session(SessionCommand::Add(a)) => {
+            let store = open_store(&a.database.resolve(None)?.database_url).await?;
+            let input = SessionInput {
+                center_id: a.centre,
+                date: a.date,
+                vaccine: a.vaccine,
+                dose1: a.dose1,
+                dose2: a.dose2,
+                precaution: a.precaution,
+                dose1_onsite: a.onsite,
+                dose2_onsite: a.onsite,
+                precaution_onsite: if a.precaution > 0 { a.onsite } else { 0 },
+                min_age: a.min_age,
+                max_age: a.max_age,
+                slots: a.slots,
+            };
+            let id = Sessions::new(&store).add(&input, today_in_india()).await?;
+            println!("{id}");
+            store.close().await;
+        }
+        AdminCommand::Session(SessionCommand::Import(a)) => {
+            let store = open_store(&a.database.resolve(None)?.database_url).await?;
+            let inputs: Vec<SessionInput> = parse_records(&read_file(&a.file)?)?;
+            let ids = Sessions::new(&store)
+                .import(&inputs, today_in_india())
+                .await?;
+            for id in &ids {
+                println!("{id}");
+            }
+            eprintln!("imported {} sessions", ids.len());
+            store.close().await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,199 @@
+//! `serve`, `demo` and `migrate`: open the store, prepare it, and serve until a signal.
+
+use crate::settings::{DatabaseArgs, Resolved, ServerArgs};
+use anyhow::Context;
+use std::process::ExitCode;
+use teeka_app::demo::{self, DemoOptions};
+use teeka_app::master::{MasterData, prepare_store};
+use teeka_store::Store;
+use teeka_web::{AppState, build_router};
+use tokio::net::TcpListener;
+
+/// `teeka demo` flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Centres generated in each district (756 districts; 80 gives ~60,000 centres).
+    #[arg(long, default_value_t = 5)]
+    pub centres_per_district: u32,
+    /// Seed for the synthetic data (same seed and start date, same data).
+    #[arg(long, default_value_t = 2021)]
+    pub seed: u64,
+    /// Days of sessions, from today (IST).
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Switch every rate limit off, for local load tests. Never do this on a public server.
+    #[arg(long)]
+    pub no_limits: bool,
+}
+
+/// Opens the store named by the settings and brings it up to date.
+pub async fn open_store(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url)
+        .await
+        .with_context(|| format!("opening the database ({})", redact(url)))?;
+    prepare_store(&store)
+        .await
+        .context("migrating and loading master data")?;
+    Ok(store)
+}
+
+/// A database URL fit for a log line: the password is replaced.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}
+
+async fn run_server(
+    settings: &Resolved,
+    store: Store,
+    on_listening: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = store.backend_name(), "listening");
+    on_listening(addr);
+    let app = AppState::new(store.clone(), settings.web.clone());
+    teeka_web::serve(listener, build_router(app), shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// `teeka serve`.
+pub async fn serve(args: ServerArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.resolve()?;
+    let store = open_store(&settings.database_url).await?;
+    run_server(&settings, store, |_| {}).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `teeka migrate`.
+pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.resolve(None)?;
+    let store = open_store(&settings.database_url).await?;
+    let counts = store.counts().await?;
+    println!(
+        "database ready ({}): {} states, {} districts, {} centres, {} sessions",
+        store.backend_name(),
+        counts.states,
+        counts.districts,
+        counts.centres,
+        counts.sessions
+    );
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `teeka demo`.
+pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let mut settings = args.server.resolve()?;
+    if args.no_limits {
+        settings.web.public_rate_limit = None;
+        eprintln!("{}", "!".repeat(72));
+        eprintln!("!!  RATE LIMITS ARE OFF (--no-limits). For local load tests only.");
+        eprintln!("!!  Anyone who can reach this server can call it without limit.");
+        eprintln!("{}", "!".repeat(72));
+        tracing::warn!("rate limits are off (--no-limits)");
+    }
+    let store = open_store(&settings.database_url).await?;
+    let master = MasterData::embedded()?;
+    let options = DemoOptions {
+        centres_per_district: args.centres_per_district,
+        seed: args.seed,
+        start: teeka_app::clock::today_in_india(),
+        days: args.days,
+    };
+    match demo::load_if_empty(&store, &master, options).await? {
+        Some(summary) => println!(
+            "Loaded a synthetic India: {} centres and {} sessions from {} (seed {}).",
+            summary.centres, summary.sessions, options.start, options.seed
+        ),
+        None => println!("The database already has centres; no demo data added."),
+    }
+    let today = options.start;
+    let sample_pin = store
+        .find_sessions(&teeka_store::SessionQuery {
+            scope: teeka_store::SessionScope::District(teeka_domain::DistrictId(395)),
+            from: today,
+            until: today.plus_days(7),
+            vaccine: None,
+        })
+        .await?
+        .first()
+        .map_or_else(
+            || "400080".to_owned(),
+            |c| c.centre.centre.pincode.to_string(),
+        );
+    let shown_url = redact(&settings.database_url);
+    println!("Data directory: {}", settings.data_dir.display());
+    run_server(&settings, store, move |addr| {
+        println!("Teeka demo listening on http://{addr} (database: {shown_url})");
+        println!("Try:");
+        println!("  curl http://{addr}/api/v2/admin/location/states");
+        println!("  curl http://{addr}/api/v2/admin/location/districts/21");
+        println!("  curl 'http://{addr}/api/v2/appointment/sessions/public/calendarByDistrict?district_id=395&date={today}'");
+        println!("  curl 'http://{addr}/api/v2/appointment/sessions/public/findByDistrict?district_id=395&date={today}'");
+        println!("  curl 'http://{addr}/api/v2/appointment/sessions/public/calendarByPin?pincode={sample_pin}&date={today}'");
+        println!("  curl 'http://{addr}/api/v2/appointment/centers/public/findByLatLong?lat=19.8&long=75.7'");
+        println!("  curl http://{addr}/readyz ; curl http://{addr}/metrics");
+        println!("Stop with Ctrl-C.");
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_a_log_line() {
+        assert_eq!(
+            redact("postgres://teeka:s3cret@db:5432/teeka"),
+            "postgres://teeka:***@db:5432/teeka"
+        );
+        assert_eq!(
+            redact("sqlite://./teeka-data/teeka.db"),
+            "sqlite://./teeka-data/teeka.db"
+        );
+    }
+}

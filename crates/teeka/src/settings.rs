@@ -1,0 +1,155 @@
+//! Where settings come from, in order: a flag, its `TEEKA_*` environment variable, the TOML
+//! config file (`--config`), then the default.
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use teeka_web::WebConfig;
+use teeka_web::config::RateLimit;
+
+/// The optional TOML file. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    /// Listen address.
+    pub listen: Option<String>,
+    /// Database URL.
+    pub database_url: Option<String>,
+    /// Data directory.
+    pub data_dir: Option<PathBuf>,
+    /// Public cache.
+    #[serde(default)]
+    pub cache: CacheSettings,
+    /// Public rate limit.
+    #[serde(default)]
+    pub rate_limit: RateLimitSettings,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// `[cache]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Staleness bound in milliseconds (default 5000).
+    pub staleness_ms: Option<u64>,
+}
+
+/// `[rate_limit]`. Limits cannot be switched off here: only `teeka demo --no-limits` does that.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Requests per window per IP on the public API (default 100).
+    pub public_requests: Option<u32>,
+    /// Window length in seconds (default 300).
+    pub public_window_secs: Option<u64>,
+}
+
+impl FileSettings {
+    /// Reads the file, or the defaults when no file is named.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<FileSettings> {
+        let Some(path) = path else {
+            return Ok(FileSettings::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+}
+
+/// Settings after every source has been consulted.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Which database.
+    pub database_url: String,
+    /// Where files go.
+    pub data_dir: PathBuf,
+    /// Web settings.
+    pub web: WebConfig,
+}
+
+/// The flags every database-touching command shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (default <data-dir>/teeka.db) or postgres://…
+    #[arg(long, env = "TEEKA_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory for the embedded database and other files.
+    #[arg(long, env = "TEEKA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Optional TOML config file.
+    #[arg(long, env = "TEEKA_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The flags of commands that serve HTTP.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TEEKA_LISTEN")]
+    pub listen: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+impl DatabaseArgs {
+    /// Resolves the database settings (and loads the config file).
+    pub fn resolve(&self, listen_flag: Option<&str>) -> anyhow::Result<Resolved> {
+        let file = FileSettings::load(self.config.as_deref())?;
+        let data_dir = self
+            .data_dir
+            .clone()
+            .or(file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("./teeka-data"));
+        let database_url = match self.database_url.clone().or(file.database_url.clone()) {
+            Some(url) => url,
+            None => format!("sqlite://{}", data_dir.join("teeka.db").display()),
+        };
+        let listen_text = listen_flag
+            .map(str::to_owned)
+            .or(file.listen.clone())
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen_text.parse().with_context(|| {
+            format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080")
+        })?;
+        let requests = file
+            .rate_limit
+            .public_requests
+            .unwrap_or(RateLimit::COWIN_PUBLIC.requests);
+        let window = file
+            .rate_limit
+            .public_window_secs
+            .map_or(RateLimit::COWIN_PUBLIC.window, Duration::from_secs);
+        if requests == 0 || window.is_zero() {
+            bail!(
+                "rate_limit values must be positive; only `teeka demo --no-limits` switches limits off"
+            );
+        }
+        let web = WebConfig {
+            cache_staleness: file
+                .cache
+                .staleness_ms
+                .map_or(Duration::from_secs(5), Duration::from_millis),
+            public_rate_limit: Some(RateLimit { requests, window }),
+            trusted_proxies: file.trusted_proxies,
+        };
+        Ok(Resolved {
+            listen,
+            database_url,
+            data_dir,
+            web,
+        })
+    }
+}
+
+impl ServerArgs {
+    /// Resolves every setting.
+    pub fn resolve(&self) -> anyhow::Result<Resolved> {
+        self.database.resolve(self.listen.as_deref())
+    }
+}
