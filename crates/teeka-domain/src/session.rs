@@ -11,12 +11,13 @@ pub struct AgeLimits {
     pub min_age: u8,
     /// Oldest age admitted, if capped.
     pub max_age: Option<u8>,
-    /// CoWIN's flag for sessions open to every age at or above `min_age`.
+    /// CoWIN's flag for sessions open to every adult age: no cap and a minimum of 18 or below.
+    /// (CoWIN's captures show `true` on 18+ sessions and `false` on 45+ ones.)
     pub allow_all_age: bool,
 }
 
 impl AgeLimits {
-    /// Builds age limits; `allow_all_age` follows from an absent cap.
+    /// Builds age limits; `allow_all_age` follows from the limits as CoWIN set it.
     pub fn new(min_age: u8, max_age: Option<u8>) -> Result<Self, DomainError> {
         if min_age > 120 || max_age.is_some_and(|m| m < min_age || m > 120) {
             return Err(DomainError::invalid(
@@ -27,7 +28,7 @@ impl AgeLimits {
         Ok(Self {
             min_age,
             max_age,
-            allow_all_age: max_age.is_none(),
+            allow_all_age: max_age.is_none() && min_age <= 18,
         })
     }
 }
@@ -131,6 +132,8 @@ mod tests {
         assert!(open.allow_all_age);
         let capped = AgeLimits::new(18, Some(44)).expect("valid");
         assert!(!capped.allow_all_age);
+        let older = AgeLimits::new(45, None).expect("valid");
+        assert!(!older.allow_all_age, "CoWIN: 45+ sessions are not all-age");
         assert!(AgeLimits::new(45, Some(18)).is_err());
     }
 

@@ -248,13 +248,14 @@ macro_rules! shared_store_methods {
             Ok(())
         }
 
-        /// All states.
+        /// All states, by name (bytewise, as CoWIN listed them).
         pub async fn list_states(&self) -> Result<Vec<$crate::StateRecord>, $crate::StoreError> {
             use sqlx::Row;
-            let rows = sqlx::query("SELECT state_id, state_name, pin_prefixes FROM states ORDER BY state_id")
+            let rows = sqlx::query("SELECT state_id, state_name, pin_prefixes FROM states")
                 .fetch_all(self.reader())
                 .await?;
-            rows.iter()
+            let mut states = rows
+                .iter()
                 .map(|r| {
                     Ok($crate::StateRecord {
                         id: teeka_domain::StateId(r.try_get(0)?),
@@ -262,7 +263,9 @@ macro_rules! shared_store_methods {
                         pin_prefixes: $crate::common::split_numbers(&r.try_get::<String, _>(2)?)?,
                     })
                 })
-                .collect()
+                .collect::<Result<Vec<_>, $crate::StoreError>>()?;
+            states.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+            Ok(states)
         }
 
         /// The districts of one state, by name (bytewise, as CoWIN listed them).

@@ -124,7 +124,7 @@ impl Store {
         dispatch!(self, s => s.upsert_pincodes(pins).await)
     }
 
-    /// All states, by id.
+    /// All states, by name (CoWIN's order).
     pub async fn list_states(&self) -> Result<Vec<StateRecord>, StoreError> {
         dispatch!(self, s => s.list_states().await)
     }

@@ -35,10 +35,10 @@ impl SqliteStore {
             .foreign_keys(true)
             // Other processes (the CLI beside a running server) may hold the write lock briefly.
             .busy_timeout(Duration::from_secs(10));
-        if let Some(parent) = options.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)?;
-            }
+        if let Some(parent) = options.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
         }
         let write = SqlitePoolOptions::new()
             .max_connections(1)

@@ -27,7 +27,7 @@ pub enum AdminCommand {
 #[derive(Debug, Subcommand)]
 pub enum FacilityCommand {
     /// Add one centre; prints its id.
-    Add(FacilityAdd),
+    Add(Box<FacilityAdd>),
     /// Import centres from a JSON or CSV file (all or nothing).
     Import(ImportArgs),
 }
@@ -36,7 +36,7 @@ pub enum FacilityCommand {
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// Add one session plan; prints its UUID.
-    Add(SessionAdd),
+    Add(Box<SessionAdd>),
     /// Import session plans from a JSON or CSV file (all or nothing); prints their UUIDs.
     Import(ImportArgs),
 }

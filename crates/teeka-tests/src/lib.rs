@@ -1,0 +1,201 @@
+//! Helpers for Teeka's integration tests: a fresh database on each backend (SQLite in a temporary
+//! directory; PostgreSQL as a new database in the throwaway cluster that `scripts/test.sh`
+//! starts), a real server on port 0, and the shared fixtures' location.
+//!
+//! PostgreSQL tests need `TEEKA_TEST_POSTGRES_URL`. When `TEEKA_REQUIRE_POSTGRES=1` (the test
+//! script sets it) a missing URL fails the run instead of quietly testing SQLite alone.
+#![forbid(unsafe_code)]
+
+use sqlx::Connection;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use teeka_store::Store;
+use teeka_web::{AppState, WebConfig, build_router};
+use tokio::net::TcpListener;
+
+/// A storage backend under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// The production store.
+    Postgres,
+}
+
+/// The backends this run must cover.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    if std::env::var("TEEKA_TEST_POSTGRES_URL").is_ok() {
+        all.push(Backend::Postgres);
+    } else if std::env::var("TEEKA_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        panic!(
+            "TEEKA_REQUIRE_POSTGRES=1 but TEEKA_TEST_POSTGRES_URL is not set: run scripts/test.sh"
+        );
+    } else {
+        eprintln!(
+            "note: TEEKA_TEST_POSTGRES_URL not set; PostgreSQL cases skipped (scripts/test.sh runs them)"
+        );
+    }
+    all
+}
+
+/// A fresh, empty database; SQLite's directory is removed on drop.
+pub struct TestDb {
+    /// The URL to open.
+    pub url: String,
+    /// Which backend.
+    pub backend: Backend,
+    /// The SQLite file's directory (kept alive with the database).
+    pub dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// Creates a fresh database on `backend`.
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("teeka.db").display());
+                TestDb {
+                    url,
+                    backend,
+                    dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin =
+                    std::env::var("TEEKA_TEST_POSTGRES_URL").expect("TEEKA_TEST_POSTGRES_URL");
+                let name = format!("teeka_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .expect("connect to test cluster");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                conn.close().await.ok();
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    dir: None,
+                }
+            }
+        }
+    }
+
+    /// The SQLite file, for tests that read the raw bytes.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.path().join("teeka.db"))
+    }
+}
+
+/// Opens `db`, migrates it and loads master data.
+pub async fn prepared_store(db: &TestDb) -> Store {
+    let store = Store::connect(&db.url).await.expect("open store");
+    teeka_app::master::prepare_store(&store)
+        .await
+        .expect("migrate and load master data");
+    store
+}
+
+/// Runs `test` once per backend, each time on a fresh, prepared store.
+pub async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(Backend, Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        eprintln!("-- on {backend:?}");
+        test(backend, store.clone()).await;
+        store.close().await;
+    }
+}
+
+/// A Teeka server running in this process on a random loopback port.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its store.
+    pub store: Store,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// `GET path` with optional headers.
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> teeka_loadgen::HttpResponse {
+        teeka_loadgen::request(self.addr, http::Method::GET, path, headers, None)
+            .await
+            .expect("request reaches the server")
+    }
+
+    /// Any method, with a body.
+    pub async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<bytes::Bytes>,
+    ) -> teeka_loadgen::HttpResponse {
+        teeka_loadgen::request(
+            self.addr,
+            method,
+            path,
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await
+        .expect("request reaches the server")
+    }
+
+    /// Stops the server, letting requests in flight finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts Teeka on `127.0.0.1:0` over `store` with `config`.
+pub async fn spawn_app(store: Store, config: WebConfig) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let router = build_router(AppState::new(store.clone(), config));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        teeka_web::serve(listener, router, shutdown)
+            .await
+            .expect("server runs");
+    });
+    TestApp {
+        addr,
+        store,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// `../shared/fixtures` beside the project root (or `TEEKA_FIXTURES`).
+pub fn fixtures_dir() -> PathBuf {
+    std::env::var_os("TEEKA_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+        })
+}
+
+/// Reads and parses a JSON fixture.
+pub fn fixture_json(relative: &str) -> serde_json::Value {
+    let path = fixtures_dir().join(relative);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}

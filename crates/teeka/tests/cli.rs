@@ -1,0 +1,498 @@
+//! The `teeka` binary as an operator uses it: real processes, real signals, real sockets, on
+//! SQLite and PostgreSQL.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+use teeka_tests::{Backend, TestDb, backends};
+
+const TEEKA: &str = env!("CARGO_BIN_EXE_teeka");
+
+fn teeka(args: &[&str], db: &TestDb, data_dir: &Path) -> Output {
+    Command::new(TEEKA)
+        .args(args)
+        .arg("--database-url")
+        .arg(&db.url)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("TEEKA_LISTEN")
+        .output()
+        .expect("teeka runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A `teeka serve` child process; killed on drop if still running.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(db: &TestDb, data_dir: &Path, config: Option<&Path>) -> Server {
+        let mut cmd = Command::new(TEEKA);
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &db.url,
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("TEEKA_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        if let Some(config) = config {
+            cmd.arg("--config").arg(config);
+        }
+        let mut child = cmd.spawn().expect("teeka serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log_writer = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && v["fields"]["message"] == "listening"
+                {
+                    let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or_default().to_owned());
+                }
+                log_writer.lock().expect("log").push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server reports where it listens")
+            .parse()
+            .expect("an address");
+        Server { child, addr, log }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        get(self.addr, path).await
+    }
+
+    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let status = self.child.wait().expect("server exits");
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log.lock().expect("log").clone();
+        (status, log)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response from a running server, body parsed as JSON (`Null` when it is not JSON).
+struct Answer {
+    status: u16,
+    json: Value,
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Answer {
+    let r = teeka_loadgen::request(addr, http::Method::GET, path, &[], None)
+        .await
+        .expect("request");
+    Answer {
+        status: r.status.as_u16(),
+        json: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    }
+}
+
+fn tomorrow() -> String {
+    let d = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(5, 30, 0).expect("IST"))
+        .date()
+        + time::Duration::days(1);
+    format!("{:02}-{:02}-{}", d.day(), u8::from(d.month()), d.year())
+}
+
+#[tokio::test]
+async fn migrate_then_add_a_centre_and_a_session_while_the_server_runs() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let migrated = teeka(&["migrate"], &db, dir.path());
+        assert!(
+            migrated.status.success(),
+            "{backend:?}: {}",
+            stderr(&migrated)
+        );
+        assert!(
+            stdout(&migrated).contains("37 states, 756 districts"),
+            "{}",
+            stdout(&migrated)
+        );
+        assert!(
+            teeka(&["migrate"], &db, dir.path()).status.success(),
+            "{backend:?}: migrate twice"
+        );
+
+        let config = dir.path().join("teeka.toml");
+        std::fs::write(&config, "[cache]\nstaleness_ms = 300\n").expect("config");
+        let server = Server::start(&db, dir.path(), Some(&config));
+
+        let added = teeka(
+            &[
+                "admin",
+                "facility",
+                "add",
+                "--name",
+                "PHC Mulund",
+                "--state",
+                "21",
+                "--district",
+                "395",
+                "--pincode",
+                "400080",
+                "--lat",
+                "19.17",
+                "--long",
+                "72.95",
+                "--block",
+                "Ward T",
+            ],
+            &db,
+            dir.path(),
+        );
+        assert!(added.status.success(), "{backend:?}: {}", stderr(&added));
+        let centre_id = stdout(&added).trim().to_owned();
+        assert_eq!(centre_id, "1", "{backend:?}: first centre gets id 1");
+
+        let date = tomorrow();
+        let path = format!(
+            "/api/v2/appointment/sessions/public/calendarByCenter?center_id={centre_id}&date={date}"
+        );
+        assert_eq!(
+            server.get(&path).await.json,
+            serde_json::json!({}),
+            "{backend:?}: no sessions yet"
+        );
+
+        let session = teeka(
+            &[
+                "admin",
+                "session",
+                "add",
+                "--centre",
+                &centre_id,
+                "--date",
+                &date,
+                "--vaccine",
+                "covishield",
+                "--dose1",
+                "10",
+                "--dose2",
+                "5",
+                "--min-age",
+                "18",
+                "--max-age",
+                "44",
+                "--onsite",
+                "2",
+                "--slots",
+                "09:00AM-11:00AM,11:00AM-01:00PM",
+            ],
+            &db,
+            dir.path(),
+        );
+        assert!(
+            session.status.success(),
+            "{backend:?}: {}",
+            stderr(&session)
+        );
+        let session_id: uuid::Uuid = stdout(&session)
+            .trim()
+            .parse()
+            .expect("prints the new session's UUID");
+
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let seen = server.get(&path).await;
+        assert_eq!(seen.status, 200);
+        let s = &seen.json["centers"]["sessions"][0];
+        assert_eq!(
+            s["session_id"],
+            session_id.to_string(),
+            "{backend:?}: visible within the cache bound"
+        );
+        assert_eq!(s["available_capacity"], 15);
+        assert_eq!(s["vaccine"], "COVISHIELD");
+        assert_eq!(s["max_age_limit"], 44);
+        assert_eq!(
+            s["slots"],
+            serde_json::json!(["09:00AM-11:00AM", "11:00AM-01:00PM"])
+        );
+
+        let past = teeka(
+            &[
+                "admin",
+                "session",
+                "add",
+                "--centre",
+                &centre_id,
+                "--date",
+                "01-01-2021",
+                "--vaccine",
+                "COVAXIN",
+                "--dose1",
+                "1",
+                "--dose2",
+                "1",
+            ],
+            &db,
+            dir.path(),
+        );
+        assert!(
+            !past.status.success(),
+            "{backend:?}: a past date is refused"
+        );
+        assert!(stderr(&past).contains("past"), "{}", stderr(&past));
+
+        let (status, log) = server.terminate();
+        assert!(
+            status.success(),
+            "{backend:?}: SIGTERM is a clean exit, got {status:?}"
+        );
+        assert!(
+            log.iter().any(|l| l.contains("stopped cleanly")),
+            "{backend:?}: {log:?}"
+        );
+        for line in &log {
+            assert!(
+                serde_json::from_str::<Value>(line).is_ok(),
+                "structured log lines only: {line}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn imports_are_all_or_nothing_in_json_and_csv() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let json_file = dir.path().join("centres.json");
+        std::fs::write(
+            &json_file,
+            r#"[
+              {"center_id": 700001, "name": "CHC Alibag", "state_id": 21, "district_id": 393, "pincode": 402201,
+               "lat": 18.64, "long": 72.87, "block_name": "Alibag"},
+              {"center_id": 700002, "name": "Apollo Navi Mumbai", "state_id": 21, "district_id": 392, "pincode": "400614",
+               "lat": 19.03, "long": 73.02, "fee_type": "Paid", "fees": "COVISHIELD=780,COVAXIN=1410", "from": "08:00", "to": "20:00"}
+            ]"#,
+        )
+        .expect("write");
+        let ok = teeka(&["admin", "facility", "import"], &db, dir.path());
+        assert!(!ok.status.success(), "a file is required");
+        let ok = Command::new(TEEKA)
+            .args(["admin", "facility", "import", "--database-url", &db.url])
+            .arg(&json_file)
+            .output()
+            .expect("runs");
+        assert!(ok.status.success(), "{backend:?}: {}", stderr(&ok));
+
+        // A CSV whose second record is in the wrong state: nothing from it is imported.
+        let csv_file = dir.path().join("centres.csv");
+        let mut f = std::fs::File::create(&csv_file).expect("create");
+        writeln!(
+            f,
+            "center_id,name,state_id,district_id,pincode,lat,long,block_name"
+        )
+        .expect("write");
+        writeln!(f, "700003,PHC Panvel,21,393,410206,18.99,73.11,Panvel").expect("write");
+        writeln!(f, "700004,PHC Wrong,9,393,110001,28.6,77.2,Nowhere").expect("write");
+        drop(f);
+        let bad = Command::new(TEEKA)
+            .args(["admin", "facility", "import", "--database-url", &db.url])
+            .arg(&csv_file)
+            .output()
+            .expect("runs");
+        assert!(!bad.status.success(), "{backend:?}");
+        assert!(
+            stderr(&bad).contains("record 2"),
+            "{backend:?}: names the record: {}",
+            stderr(&bad)
+        );
+
+        let sessions_file = dir.path().join("sessions.csv");
+        let date = tomorrow();
+        std::fs::write(
+            &sessions_file,
+            format!(
+                "center_id,date,vaccine,dose1,dose2,dose1_onsite,min_age,max_age,slots\n\
+                 700001,{date},COVISHIELD,20,10,5,45,,\n\
+                 700002,{date},COVAXIN,15,15,0,18,44,\"10:00AM-12:00PM,12:00PM-02:00PM\"\n"
+            ),
+        )
+        .expect("write");
+        let imported = Command::new(TEEKA)
+            .args(["admin", "session", "import", "--database-url", &db.url])
+            .arg(&sessions_file)
+            .output()
+            .expect("runs");
+        assert!(
+            imported.status.success(),
+            "{backend:?}: {}",
+            stderr(&imported)
+        );
+        assert_eq!(
+            stdout(&imported).lines().count(),
+            2,
+            "{backend:?}: one UUID per session"
+        );
+
+        let store = teeka_tests::prepared_store(&db).await;
+        let counts = store.counts().await.expect("counts");
+        assert_eq!(
+            (counts.centres, counts.sessions),
+            (2, 2),
+            "{backend:?}: the bad CSV added nothing"
+        );
+        let paid = store
+            .get_centre(teeka_domain::CentreId(700002))
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(paid.centre.fees.len(), 2);
+        assert_eq!(paid.centre.hours.from_minute, 8 * 60);
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn demo_loads_a_country_and_no_limits_is_loud() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut child = Command::new(TEEKA)
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--centres-per-district",
+            "2",
+            "--seed",
+            "7",
+            "--no-limits",
+        ])
+        .arg("--database-url")
+        .arg(&db.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("demo starts");
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(out).lines();
+    let mut seen = Vec::new();
+    let mut addr = None;
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.strip_prefix("Teeka demo listening on http://") {
+            addr = rest.split_whitespace().next().map(str::to_owned);
+        }
+        let done = line.starts_with("Stop with");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let addr: SocketAddr = addr
+        .expect("prints where it listens")
+        .parse()
+        .expect("address");
+    assert!(seen.iter().any(|l| l.contains("1512 centres")), "{seen:?}");
+    assert!(
+        seen.iter().any(|l| l.contains("calendarByDistrict")),
+        "prints what to try: {seen:?}"
+    );
+    let states = get(addr, "/api/v2/admin/location/states").await;
+    assert_eq!(states.json["states"].as_array().map(Vec::len), Some(37));
+    for _ in 0..110 {
+        assert_eq!(get(addr, "/healthz").await.status, 200);
+    }
+    for _ in 0..105 {
+        let r = get(addr, "/api/v2/admin/location/states").await;
+        assert_eq!(r.status, 200, "--no-limits: no 429");
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("exits");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("RATE LIMITS ARE OFF"), "{err}");
+}
+
+#[test]
+fn settings_come_from_flag_then_env_then_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let from_file = dir.path().join("from-file");
+    let from_flag = dir.path().join("from-flag");
+    let config = dir.path().join("teeka.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n", from_file.display().to_string()),
+    )
+    .expect("config");
+    let run = |extra: &[&str], env: Option<&Path>| {
+        let mut cmd = Command::new(TEEKA);
+        cmd.args(["migrate", "--config"])
+            .arg(&config)
+            .args(extra)
+            .env_remove("TEEKA_DATA_DIR");
+        if let Some(env) = env {
+            cmd.env("TEEKA_DATA_DIR", env);
+        }
+        cmd.output().expect("runs")
+    };
+    assert!(run(&[], None).status.success());
+    assert!(
+        from_file.join("teeka.db").exists(),
+        "the file's data_dir is used"
+    );
+    let from_env = dir.path().join("from-env");
+    assert!(run(&[], Some(&from_env)).status.success());
+    assert!(
+        from_env.join("teeka.db").exists(),
+        "the environment beats the file"
+    );
+    let flag = from_flag.display().to_string();
+    assert!(
+        run(&["--data-dir", &flag], Some(&from_env))
+            .status
+            .success()
+    );
+    assert!(
+        from_flag.join("teeka.db").exists(),
+        "the flag beats the environment"
+    );
+
+    std::fs::write(&config, "[rate_limit]\npublic_requests = 0\n").expect("config");
+    let refused = run(&[], None);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("only `teeka demo --no-limits`"),
+        "{}",
+        stderr(&refused)
+    );
+    std::fs::write(&config, "no_such_setting = 1\n").expect("config");
+    assert!(
+        !run(&[], None).status.success(),
+        "unknown keys are refused, not ignored"
+    );
+}
