@@ -90,6 +90,9 @@ pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions (session_id, centr
      dose2_onsite, precaution_online, precaution_onsite, slots) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
+pub(crate) const BUMP_DISTRICT: &str = "INSERT INTO availability_changes (district_id, change_count) \
+     VALUES ($1, 1) ON CONFLICT (district_id) DO UPDATE SET change_count = availability_changes.change_count + 1";
+
 /// Formats a list of numbers as the comma-separated text the master-data columns hold.
 pub(crate) fn join_numbers<T: ToString>(values: &[T]) -> String {
     values
@@ -365,12 +368,39 @@ macro_rules! shared_store_methods {
             Ok(())
         }
 
+        /// Bumps the change counters of the districts whose availability a write changed.
+        async fn note_availability_change(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            districts: impl IntoIterator<Item = teeka_domain::DistrictId>,
+        ) -> Result<(), $crate::StoreError> {
+            let distinct: std::collections::BTreeSet<i32> = districts.into_iter().map(|d| d.0).collect();
+            for district in distinct {
+                sqlx::query($crate::common::BUMP_DISTRICT)
+                    .bind(district)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        }
+
+        /// Every district's change counter.
+        pub async fn availability_changes(&self) -> Result<Vec<(teeka_domain::DistrictId, i64)>, $crate::StoreError> {
+            use sqlx::Row;
+            let rows = sqlx::query("SELECT district_id, change_count FROM availability_changes")
+                .fetch_all(self.reader())
+                .await?;
+            rows.iter()
+                .map(|r| Ok((teeka_domain::DistrictId(r.try_get(0)?), r.try_get(1)?)))
+                .collect()
+        }
+
         /// Inserts centres, all or none.
         pub async fn insert_centres(&self, centres: &[teeka_domain::Centre]) -> Result<(), $crate::StoreError> {
             let mut tx = self.begin_write().await?;
             for c in centres {
                 Self::insert_centre_in(&mut tx, c).await?;
             }
+            Self::note_availability_change(&mut tx, centres.iter().map(|c| c.district_id)).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -390,6 +420,7 @@ macro_rules! shared_store_methods {
             let mut with_id = centre.clone();
             with_id.id = teeka_domain::CentreId(next);
             Self::insert_centre_in(&mut tx, &with_id).await?;
+            Self::note_availability_change(&mut tx, [with_id.district_id]).await?;
             tx.commit().await?;
             Ok(with_id.id)
         }
@@ -498,6 +529,21 @@ macro_rules! shared_store_methods {
                     .execute(&mut *tx)
                     .await?;
             }
+            let centres: std::collections::BTreeSet<i64> = sessions.iter().map(|s| s.centre_id.0).collect();
+            let mut districts = Vec::with_capacity(centres.len());
+            for centre in centres {
+                let district: i32 = sqlx::query("SELECT district_id FROM centres WHERE centre_id = $1")
+                    .bind(centre)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| match e {
+                        sqlx::Error::RowNotFound => $crate::StoreError::MissingReference(format!("centre {centre}")),
+                        other => other.into(),
+                    })
+                    .and_then(|r| sqlx::Row::try_get(&r, 0).map_err(Into::into))?;
+                districts.push(teeka_domain::DistrictId(district));
+            }
+            Self::note_availability_change(&mut tx, districts).await?;
             tx.commit().await?;
             Ok(())
         }

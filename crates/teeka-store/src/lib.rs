@@ -198,6 +198,12 @@ impl Store {
         dispatch!(self, s => s.centres_in_box(lat, long, delta, limit).await)
     }
 
+    /// Every district's availability change counter: a district whose counter moved has new
+    /// centres, sessions or bookings since it was last read.
+    pub async fn availability_changes(&self) -> Result<Vec<(DistrictId, i64)>, StoreError> {
+        dispatch!(self, s => s.availability_changes().await)
+    }
+
     /// How many rows the main tables hold.
     pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
         dispatch!(self, s => s.counts().await)

@@ -20,11 +20,18 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    const MIGRATIONS: &'static [Migration] = &[Migration {
-        version: 1,
-        name: "foundation",
-        sql: include_str!("../migrations/postgres/0001_foundation.sql"),
-    }];
+    const MIGRATIONS: &'static [Migration] = &[
+        Migration {
+            version: 1,
+            name: "foundation",
+            sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "availability_changes",
+            sql: include_str!("../migrations/postgres/0002_availability_changes.sql"),
+        },
+    ];
 
     /// Connects to the database at `url`.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

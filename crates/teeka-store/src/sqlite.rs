@@ -20,11 +20,18 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    const MIGRATIONS: &'static [Migration] = &[Migration {
-        version: 1,
-        name: "foundation",
-        sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    }];
+    const MIGRATIONS: &'static [Migration] = &[
+        Migration {
+            version: 1,
+            name: "foundation",
+            sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "availability_changes",
+            sql: include_str!("../migrations/sqlite/0002_availability_changes.sql"),
+        },
+    ];
 
     /// Opens (creating if missing) the database at `url` (`sqlite://PATH` or `sqlite::memory:`).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

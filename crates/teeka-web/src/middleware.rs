@@ -17,8 +17,45 @@ use tracing::Instrument;
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The route template a response came from, copied out of routing for the outer middleware.
-#[derive(Clone)]
-struct RouteLabel(String);
+#[derive(Clone, Copy)]
+struct RouteLabel(&'static str);
+
+/// Route templates as `'static` strings for metric labels, so that recording a request allocates
+/// nothing. Only matched templates are interned, and the router has a fixed number of them.
+fn intern_route(route: &str) -> &'static str {
+    static ROUTES: OnceLock<std::sync::RwLock<std::collections::HashSet<&'static str>>> =
+        OnceLock::new();
+    let routes = ROUTES.get_or_init(Default::default);
+    if let Some(known) = routes.read().unwrap_or_else(|p| p.into_inner()).get(route) {
+        return known;
+    }
+    let mut write = routes.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(known) = write.get(route) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
+    write.insert(leaked);
+    leaked
+}
+
+/// A status code as a `'static` label.
+fn status_label(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ if status.is_success() => "2xx",
+        _ if status.is_client_error() => "4xx",
+        _ => "5xx",
+    }
+}
 
 /// Per-process prefix + counter: unique, cheap (no syscall per request), and not a clock.
 fn next_request_id() -> String {
@@ -84,7 +121,9 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     // The path only, never the query: query strings may one day carry things that are not ours to log.
     let path = request.uri().path().to_owned();
-    let span = tracing::info_span!("request", request_id = %request_id, %method, %path);
+    // The span carries only the id (every log line of the request gets it); method and path go on
+    // the completion line. Each span field is formatted on every request, so fields cost.
+    let span = tracing::info_span!("request", request_id = %request_id);
     let mut response = next.run(request).instrument(span.clone()).await;
 
     let status = response.status();
@@ -92,21 +131,24 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     let route = response
         .extensions()
         .get::<RouteLabel>()
-        .map(|r| r.0.clone())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let labels = [("route", route), ("status", status.as_u16().to_string())];
+        .map_or("unmatched", |r| r.0);
+    let labels = [("route", route), ("status", status_label(status))];
     metrics::counter!("teeka_http_requests_total", &labels).increment(1);
     metrics::histogram!("teeka_http_request_duration_seconds", &labels)
         .record(elapsed.as_secs_f64());
     span.in_scope(|| {
         if status.is_server_error() {
             tracing::error!(
+                %method,
+                %path,
                 status = status.as_u16(),
                 elapsed_ms = elapsed.as_millis() as u64,
                 "request failed"
             );
         } else {
             tracing::debug!(
+                %method,
+                %path,
                 status = status.as_u16(),
                 elapsed_ms = elapsed.as_millis() as u64,
                 "request"
@@ -125,7 +167,7 @@ pub async fn label_route(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+        .map(|m| intern_route(m.as_str()));
     let mut response = next.run(request).await;
     if let Some(route) = route {
         response.extensions_mut().insert(RouteLabel(route));

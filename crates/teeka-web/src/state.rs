@@ -1,11 +1,12 @@
 //! What every handler shares: the store, the caches, the limiter, the metrics handle.
 
-use crate::cache::ResponseCache;
+use crate::cache::{ChangeTracker, ResponseCache};
 use crate::config::WebConfig;
 use crate::cowin::public::PublicKey;
 use crate::ratelimit::IpRateLimiter;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 use teeka_store::Store;
 
 /// Shared state; cheap to clone.
@@ -20,10 +21,14 @@ pub struct Inner {
     pub config: WebConfig,
     /// Serialised public answers.
     pub public_cache: ResponseCache<PublicKey>,
+    /// Which districts changed, as far as this process has polled.
+    pub changes: Arc<ChangeTracker>,
     /// The public per-IP limiter, when limits are on.
     pub public_limiter: Option<IpRateLimiter>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// `Cache-Control` of public answers, matching the staleness bound.
+    pub public_cache_control: axum::http::HeaderValue,
 }
 
 impl std::ops::Deref for AppState {
@@ -50,15 +55,44 @@ fn metrics_handle() -> PrometheusHandle {
 }
 
 impl AppState {
-    /// Builds the state for `store` under `config`.
+    /// Builds the state for `store` under `config`, and starts polling for availability changes
+    /// (the poller stops when the last clone of the state is dropped). Call inside a Tokio runtime.
     pub fn new(store: Store, config: WebConfig) -> Self {
         let public_limiter = config.public_rate_limit.map(IpRateLimiter::new);
-        Self(Arc::new(Inner {
+        let changes = Arc::new(ChangeTracker::new());
+        let public_cache_control = axum::http::HeaderValue::from_str(&format!(
+            "public, max-age={}",
+            config.cache_staleness.as_secs()
+        ))
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-store"));
+        let inner = Arc::new(Inner {
             store,
-            public_cache: ResponseCache::new(config.cache_staleness, 50_000),
+            public_cache: ResponseCache::new(config.cache_staleness, 50_000, changes.clone()),
+            changes,
             public_limiter,
             config,
             metrics: metrics_handle(),
-        }))
+            public_cache_control,
+        });
+        tokio::spawn(poll_changes(Arc::downgrade(&inner)));
+        Self(inner)
+    }
+}
+
+/// Polls the district change counters at least twice per staleness period.
+async fn poll_changes(state: std::sync::Weak<Inner>) {
+    loop {
+        let Some(inner) = state.upgrade() else { return };
+        let started = Instant::now();
+        match inner.store.availability_changes().await {
+            Ok(counters) => inner.changes.apply(started, &counters),
+            Err(e) => {
+                tracing::warn!(error = %e, "polling availability changes failed; the time bound applies")
+            }
+        }
+        let interval = (inner.config.cache_staleness / 2)
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        drop(inner);
+        tokio::time::sleep(interval).await;
     }
 }

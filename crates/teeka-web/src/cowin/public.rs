@@ -58,7 +58,7 @@ pub async fn states(State(app): State<AppState>) -> Result<Response, CowinError>
     let store = app.store.clone();
     let body = app
         .public_cache
-        .get_or_compute(PublicKey::States, || async move {
+        .get_or_compute(PublicKey::States, None, || async move {
             let states = store.list_states().await.map_err(AppError::from)?;
             to_json(&StatesOut::new(&states))
         })
@@ -77,7 +77,7 @@ pub async fn districts(
     let store = app.store.clone();
     let body = app
         .public_cache
-        .get_or_compute(PublicKey::Districts(state), || async move {
+        .get_or_compute(PublicKey::Districts(state), None, || async move {
             let districts = store.list_districts(state).await.map_err(AppError::from)?;
             to_json(&DistrictsOut::new(&districts))
         })
@@ -101,6 +101,15 @@ fn scope(params: &Params, which: ScopeParam) -> Result<SessionScope, CowinError>
     })
 }
 
+/// The district an answer depends on, when it is about exactly one (PIN codes can span districts,
+/// so their answers live by the time bound alone).
+fn district_of(scope: &SessionScope) -> Option<DistrictId> {
+    match scope {
+        SessionScope::District(d) => Some(*d),
+        SessionScope::Pincode(_) | SessionScope::Centre(_) => None,
+    }
+}
+
 async fn calendar(
     app: AppState,
     raw: Option<String>,
@@ -114,7 +123,7 @@ async fn calendar(
     let key = PublicKey::Calendar(scope.clone(), date, vaccine.clone());
     let body = app
         .public_cache
-        .get_or_compute(key, || async move {
+        .get_or_compute(key, district_of(&scope), || async move {
             let rows =
                 availability::sessions(&store, scope, date, availability::CALENDAR_DAYS, vaccine)
                     .await?;
@@ -137,7 +146,7 @@ async fn find(
     let key = PublicKey::Find(scope.clone(), date, vaccine.clone());
     let body = app
         .public_cache
-        .get_or_compute(key, || async move {
+        .get_or_compute(key, district_of(&scope), || async move {
             let rows = availability::sessions(&store, scope, date, 1, vaccine).await?;
             to_json(&FindOut::new(&rows))
         })
@@ -191,7 +200,7 @@ pub async fn calendar_by_center(
     let key = PublicKey::CalendarOne(centre, date, vaccine.clone());
     let body = app
         .public_cache
-        .get_or_compute(key, || async move {
+        .get_or_compute(key, None, || async move {
             let rows = availability::sessions(
                 &store,
                 availability::centre(centre),
@@ -221,7 +230,7 @@ pub async fn find_by_lat_long(
     let key = PublicKey::Near((lat * 1e4).round() as i64, (long * 1e4).round() as i64);
     let body = app
         .public_cache
-        .get_or_compute(key, || async move {
+        .get_or_compute(key, None, || async move {
             let centres = availability::centres_near(&store, lat, long).await?;
             to_json(&NearOut::new(&centres))
         })
