@@ -18,6 +18,46 @@ pub enum AppError {
     /// Storage failed; the cause is for the log only.
     #[error("storage failure")]
     Store(#[source] StoreError),
+    /// No valid session: missing, expired, revoked or unknown token.
+    #[error("unauthenticated")]
+    Unauthenticated,
+    /// A rule refused the request; `code` and `message` are for the client.
+    #[error("{code}: {message}")]
+    Refused {
+        /// What kind of refusal, which decides the HTTP status.
+        kind: Refusal,
+        /// The documented error code.
+        code: &'static str,
+        /// A message safe to show.
+        message: String,
+    },
+    /// Key material or a sealed value is unusable; the cause is for the log only.
+    #[error("vault failure: {0}")]
+    Crypto(String),
+}
+
+/// Kinds of refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Wrong or unusable input (400).
+    Invalid,
+    /// Not found, or not the caller's to see (404).
+    NotFound,
+    /// Conflicts with what exists (409).
+    Conflict,
+    /// Over a limit (429).
+    TooMany,
+}
+
+impl AppError {
+    /// A refusal with its documented code.
+    pub fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Refused {
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<DomainError> for AppError {

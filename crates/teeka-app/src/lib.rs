@@ -3,11 +3,16 @@
 //! Each use case is one explicit store transaction (or a read); nothing here knows SQL or HTTP.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod admin;
 pub mod availability;
+pub mod citizen;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod keys;
 pub mod master;
+pub mod outbox;
+pub mod vault;
 
-pub use error::AppError;
+pub use error::{AppError, Refusal};

@@ -7,6 +7,7 @@
 
 mod common;
 mod error;
+pub mod identity;
 mod migrate;
 mod postgres;
 mod records;
@@ -202,6 +203,139 @@ impl Store {
     /// centres, sessions or bookings since it was last read.
     pub async fn availability_changes(&self) -> Result<Vec<(DistrictId, i64)>, StoreError> {
         dispatch!(self, s => s.availability_changes().await)
+    }
+
+    /// Records an OTP send if the limits allow it, and queues its SMS.
+    pub async fn otp_send(
+        &self,
+        otp: &identity::NewOtp,
+        limits: &identity::OtpLimits,
+    ) -> Result<identity::OtpSendOutcome, StoreError> {
+        dispatch!(self, s => s.otp_send(otp, limits).await)
+    }
+
+    /// Checks an OTP; when right, opens a session (creating the account on first login).
+    pub async fn otp_confirm(
+        &self,
+        attempt: &identity::OtpAttempt,
+        limits: &identity::OtpLimits,
+    ) -> Result<identity::OtpConfirmOutcome, StoreError> {
+        dispatch!(self, s => s.otp_confirm(attempt, limits).await)
+    }
+
+    /// The account behind a live session.
+    pub async fn session_account(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<Uuid>, StoreError> {
+        dispatch!(self, s => s.session_account(token_hash, now_ms).await)
+    }
+
+    /// Revokes one session.
+    pub async fn revoke_session(&self, token_hash: &[u8]) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.revoke_session(token_hash).await)
+    }
+
+    /// Revokes every session of an account.
+    pub async fn revoke_account_sessions(&self, account_id: Uuid) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.revoke_account_sessions(account_id).await)
+    }
+
+    /// The account's sealed mobile.
+    pub async fn account_mobile_sealed(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self, s => s.account_mobile_sealed(account_id).await)
+    }
+
+    /// Registers a beneficiary with its access event.
+    pub async fn register_beneficiary(
+        &self,
+        b: &identity::BeneficiaryRow,
+        max_per_account: i64,
+        event: &identity::AccessEventRecord,
+    ) -> Result<identity::RegisterOutcome, StoreError> {
+        dispatch!(self, s => s.register_beneficiary(b, max_per_account, event).await)
+    }
+
+    /// An account's beneficiaries, one access event per beneficiary read.
+    pub async fn read_beneficiaries(
+        &self,
+        account_id: Uuid,
+        event: &identity::AccessEventRecord,
+    ) -> Result<Vec<identity::BeneficiaryRow>, StoreError> {
+        dispatch!(self, s => s.read_beneficiaries(account_id, event).await)
+    }
+
+    /// Deletes one of an account's beneficiaries with its access event.
+    pub async fn delete_beneficiary(
+        &self,
+        account_id: Uuid,
+        reference_id: &str,
+        event: &identity::AccessEventRecord,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.delete_beneficiary(account_id, reference_id, event).await)
+    }
+
+    /// Access events after `after_seq`, in order.
+    pub async fn access_events(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<identity::StoredAccessEvent>, StoreError> {
+        dispatch!(self, s => s.access_events(after_seq, limit).await)
+    }
+
+    /// Outbox messages due now.
+    pub async fn due_outbox(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<identity::OutboxMessage>, StoreError> {
+        dispatch!(self, s => s.due_outbox(now_ms, limit).await)
+    }
+
+    /// Claims a due outbox message for one delivery attempt.
+    pub async fn claim_outbox(
+        &self,
+        message_id: Uuid,
+        seen_next_attempt_ms: i64,
+        retry_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.claim_outbox(message_id, seen_next_attempt_ms, retry_at_ms).await)
+    }
+
+    /// Marks an outbox message delivered.
+    pub async fn mark_outbox_sent(&self, message_id: Uuid, now_ms: i64) -> Result<(), StoreError> {
+        dispatch!(self, s => s.mark_outbox_sent(message_id, now_ms).await)
+    }
+
+    /// Deletes rate events older than `before_ms`.
+    pub async fn prune_rate_events(&self, before_ms: i64) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.prune_rate_events(before_ms).await)
+    }
+
+    /// Sealed values not starting with `prefix`, for key rotation.
+    pub async fn sealed_not_prefixed(
+        &self,
+        column: identity::SealedColumn,
+        prefix: &[u8],
+        limit: i64,
+    ) -> Result<Vec<(identity::RowKey, Vec<u8>)>, StoreError> {
+        dispatch!(self, s => s.sealed_not_prefixed(column, prefix, limit).await)
+    }
+
+    /// Replaces a sealed value if unchanged since read.
+    pub async fn replace_sealed(
+        &self,
+        column: identity::SealedColumn,
+        key: &identity::RowKey,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.replace_sealed(column, key, old, new).await)
     }
 
     /// How many rows the main tables hold.

@@ -3,6 +3,7 @@
 
 use crate::StoreError;
 use crate::common::shared_store_methods;
+use crate::identity::identity_store_methods;
 use crate::migrate::Migration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
@@ -12,6 +13,9 @@ use std::time::Duration;
 /// Advisory lock keys, so that concurrent processes take turns on one-at-a-time work.
 const MIGRATION_LOCK: i64 = 0x7465_656b_6101;
 const CENTRE_ID_LOCK: i64 = 0x7465_656b_6102;
+const LEDGER_LOCK: i64 = 0x7465_656b_6103;
+/// The first key of two-key advisory locks on rate-limit buckets.
+const BUCKET_LOCK_SPACE: i32 = 0x7465_656b;
 
 /// The PostgreSQL store.
 #[derive(Clone, Debug)]
@@ -30,6 +34,11 @@ impl PgStore {
             version: 2,
             name: "availability_changes",
             sql: include_str!("../migrations/postgres/0002_availability_changes.sql"),
+        },
+        Migration {
+            version: 3,
+            name: "identity",
+            sql: include_str!("../migrations/postgres/0003_identity.sql"),
         },
     ];
 
@@ -77,5 +86,30 @@ impl PgStore {
         Self::advisory_lock(tx, CENTRE_ID_LOCK).await
     }
 
+    /// Serialises work on one rate-limit bucket (a mobile, an IP, an account) across processes.
+    /// Keys are keyed hashes or UUIDs, so their first bytes spread well; a collision only makes
+    /// two unrelated buckets take turns.
+    async fn lock_bucket(
+        tx: &mut Transaction<'static, Postgres>,
+        bucket: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut first = [0u8; 4];
+        for (slot, byte) in first.iter_mut().zip(bucket) {
+            *slot = *byte;
+        }
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(BUCKET_LOCK_SPACE)
+            .bind(i32::from_be_bytes(first))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Access events take gap-free sequence numbers: one appender at a time.
+    async fn lock_for_ledger(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
+        Self::advisory_lock(tx, LEDGER_LOCK).await
+    }
+
     shared_store_methods!(Postgres);
+    identity_store_methods!(Postgres);
 }

@@ -4,6 +4,7 @@
 
 use crate::StoreError;
 use crate::common::shared_store_methods;
+use crate::identity::identity_store_methods;
 use crate::migrate::Migration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -30,6 +31,11 @@ impl SqliteStore {
             version: 2,
             name: "availability_changes",
             sql: include_str!("../migrations/sqlite/0002_availability_changes.sql"),
+        },
+        Migration {
+            version: 3,
+            name: "identity",
+            sql: include_str!("../migrations/sqlite/0003_identity.sql"),
         },
     ];
 
@@ -83,5 +89,19 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// `BEGIN IMMEDIATE` already serialises every writer.
+    async fn lock_bucket(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _bucket: &[u8],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// `BEGIN IMMEDIATE` already serialises every writer.
+    async fn lock_for_ledger(_tx: &mut Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     shared_store_methods!(Sqlite);
+    identity_store_methods!(Sqlite);
 }

@@ -9,6 +9,8 @@
 use sqlx::Connection;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use teeka_app::citizen::IdentityConfig;
+use teeka_app::vault::{KeySource, Vault};
 use teeka_store::Store;
 use teeka_web::{AppState, WebConfig, build_router};
 use tokio::net::TcpListener;
@@ -161,11 +163,29 @@ impl TestApp {
     }
 }
 
-/// Starts Teeka on `127.0.0.1:0` over `store` with `config`.
+/// A vault with fresh keys, for a test.
+pub fn test_vault() -> std::sync::Arc<Vault> {
+    std::sync::Arc::new(Vault::new(
+        teeka_crypto::Keys::generate().expect("keys"),
+        KeySource::Fixed,
+    ))
+}
+
+/// Starts Teeka on `127.0.0.1:0` over `store` with `config`, fresh keys and default identity settings.
 pub async fn spawn_app(store: Store, config: WebConfig) -> TestApp {
+    spawn_app_with(store, config, test_vault(), IdentityConfig::default()).await
+}
+
+/// Starts Teeka on `127.0.0.1:0` with everything given.
+pub async fn spawn_app_with(
+    store: Store,
+    config: WebConfig,
+    vault: std::sync::Arc<Vault>,
+    identity: IdentityConfig,
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
-    let router = build_router(AppState::new(store.clone(), config));
+    let router = build_router(AppState::new(store.clone(), config, vault, identity));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let shutdown = async {

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use teeka_app::AppError;
+use teeka_app::{AppError, Refusal};
 
 /// CoWIN's own code for a missing or misspelt parameter.
 pub const MISSING_PARAMETER: &str = "USRRES0001";
@@ -15,6 +15,8 @@ pub const INVALID_PARAMETER: &str = "TKAREQ0001";
 pub const NO_SUCH_ROUTE: &str = "TKAREQ0404";
 /// Ours: something failed on our side; the log has the cause under the request id.
 pub const INTERNAL: &str = "TKASYS0001";
+/// Ours: no valid session (missing, expired, revoked or unknown token).
+pub const UNAUTHENTICATED: &str = "TKAAUT0001";
 /// Ours: a dependency (the database) is unavailable.
 pub const UNAVAILABLE: &str = "TKASYS0002";
 
@@ -78,6 +80,32 @@ impl From<AppError> for CowinError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     UNAVAILABLE,
                     "Service temporarily unavailable",
+                )
+            }
+            AppError::Unauthenticated => CowinError::new(
+                StatusCode::UNAUTHORIZED,
+                UNAUTHENTICATED,
+                "Unauthenticated access!",
+            ),
+            AppError::Refused {
+                kind,
+                code,
+                message,
+            } => {
+                let status = match kind {
+                    Refusal::Invalid => StatusCode::BAD_REQUEST,
+                    Refusal::NotFound => StatusCode::NOT_FOUND,
+                    Refusal::Conflict => StatusCode::CONFLICT,
+                    Refusal::TooMany => StatusCode::TOO_MANY_REQUESTS,
+                };
+                CowinError::new(status, code, message)
+            }
+            AppError::Crypto(cause) => {
+                tracing::error!(error = %cause, "vault failure");
+                CowinError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    INTERNAL,
+                    "Internal error",
                 )
             }
         }

@@ -1,6 +1,6 @@
 //! The whole router: which audience reaches which routes, and the layers around them.
 
-use crate::cowin::public;
+use crate::cowin::{citizen, public};
 use crate::error::{ApiError, CowinError, INTERNAL, NO_SUCH_ROUTE};
 use crate::middleware::{label_route, limit_public, observe};
 use crate::ops;
@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::any::Any;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -44,6 +44,40 @@ fn cowin_routes(state: AppState) -> Router<AppState> {
             "/v2/appointment/centers/public/findByLatLong",
             get(public::find_by_lat_long),
         )
+        .route(
+            "/v2/auth/public/generateOTP",
+            post(citizen::public_generate_otp),
+        )
+        .route(
+            "/v2/auth/public/confirmOTP",
+            post(citizen::public_confirm_otp),
+        )
+        .route(
+            "/v2/auth/generateMobileOTP",
+            post(citizen::portal_generate_otp),
+        )
+        .route(
+            "/v2/auth/validateMobileOtp",
+            post(citizen::portal_validate_otp),
+        )
+        .route("/v2/auth/logout", post(citizen::logout))
+        .route(
+            "/v2/registration/beneficiary/idTypes",
+            get(citizen::id_types),
+        )
+        .route(
+            "/v2/registration/beneficiary/genders",
+            get(citizen::genders),
+        )
+        .route(
+            "/v2/registration/beneficiary/new",
+            post(citizen::new_beneficiary),
+        )
+        .route(
+            "/v2/registration/beneficiary/delete",
+            post(citizen::delete_beneficiary),
+        )
+        .route("/v2/appointment/beneficiaries", get(citizen::beneficiaries))
         .route_layer(axum::middleware::from_fn(label_route))
         .fallback(cowin_not_found)
         .method_not_allowed_fallback(cowin_method_not_allowed)

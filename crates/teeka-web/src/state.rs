@@ -7,6 +7,8 @@ use crate::ratelimit::IpRateLimiter;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use teeka_app::citizen::IdentityConfig;
+use teeka_app::vault::Vault;
 use teeka_store::Store;
 
 /// Shared state; cheap to clone.
@@ -29,6 +31,10 @@ pub struct Inner {
     pub metrics: PrometheusHandle,
     /// `Cache-Control` of public answers, matching the staleness bound.
     pub public_cache_control: axum::http::HeaderValue,
+    /// Seals and opens personal data.
+    pub vault: Arc<Vault>,
+    /// OTP, session and registry settings.
+    pub identity: IdentityConfig,
 }
 
 impl std::ops::Deref for AppState {
@@ -57,7 +63,12 @@ fn metrics_handle() -> PrometheusHandle {
 impl AppState {
     /// Builds the state for `store` under `config`, and starts polling for availability changes
     /// (the poller stops when the last clone of the state is dropped). Call inside a Tokio runtime.
-    pub fn new(store: Store, config: WebConfig) -> Self {
+    pub fn new(
+        store: Store,
+        config: WebConfig,
+        vault: Arc<Vault>,
+        identity: IdentityConfig,
+    ) -> Self {
         let public_limiter = config.public_rate_limit.map(IpRateLimiter::new);
         let changes = Arc::new(ChangeTracker::new());
         let public_cache_control = axum::http::HeaderValue::from_str(&format!(
@@ -73,6 +84,8 @@ impl AppState {
             config,
             metrics: metrics_handle(),
             public_cache_control,
+            vault,
+            identity,
         });
         tokio::spawn(poll_changes(Arc::downgrade(&inner)));
         Self(inner)

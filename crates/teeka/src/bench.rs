@@ -162,8 +162,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         public_rate_limit: None,
         ..WebConfig::default()
     };
-    let (teeka_addr, stop_teeka) =
-        spawn_server(build_router(AppState::new(store.clone(), config))).await?;
+    let vault = std::sync::Arc::new(teeka_app::vault::Vault::new(
+        teeka_crypto::Keys::generate()?,
+        teeka_app::vault::KeySource::Fixed,
+    ));
+    let state = AppState::new(store.clone(), config, vault, Default::default());
+    let (teeka_addr, stop_teeka) = spawn_server(build_router(state)).await?;
     let sample = teeka_loadgen::request(teeka_addr, http_get(), &paths[0], &[], None)
         .await
         .context("sample request")?;

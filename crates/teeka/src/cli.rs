@@ -29,6 +29,9 @@ pub enum Command {
     /// Administer facilities and session plans.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Manage keys.
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
     /// Run a benchmark.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -52,5 +55,6 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => server::migrate(args).await,
         Command::Admin(cmd) => admin::run(cmd).await,
         Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Keys(cmd) => crate::keys::run(cmd).await,
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod cli;
+mod keys;
 mod logging;
 mod server;
 mod settings;

@@ -1,10 +1,14 @@
 //! `serve`, `demo` and `migrate`: open the store, prepare it, and serve until a signal.
 
+use crate::settings::Mode;
 use crate::settings::{DatabaseArgs, Resolved, ServerArgs};
 use anyhow::Context;
 use std::process::ExitCode;
+use std::sync::Arc;
 use teeka_app::demo::{self, DemoOptions};
 use teeka_app::master::{MasterData, prepare_store};
+use teeka_app::outbox::Notifier;
+use teeka_app::vault::Vault;
 use teeka_store::Store;
 use teeka_web::{AppState, build_router};
 use tokio::net::TcpListener;
@@ -80,6 +84,19 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing requests in flight");
 }
 
+/// The vault for these settings: production loads keys it was given; development creates them.
+pub fn open_vault(settings: &Resolved) -> anyhow::Result<Arc<Vault>> {
+    let vault = match settings.mode {
+        Mode::Production => Vault::load_existing(settings.keys_dir.clone()).context(
+            "production mode needs keys: TEEKA_VAULT_KEYS, TEEKA_BLIND_INDEX_KEY and TEEKA_OTP_KEY, or key files in keys_dir",
+        )?,
+        Mode::Development => {
+            Vault::load_or_create(settings.keys_dir.clone()).context("opening or creating the key files")?
+        }
+    };
+    Ok(Arc::new(vault))
+}
+
 async fn run_server(
     settings: &Resolved,
     store: Store,
@@ -91,8 +108,21 @@ async fn run_server(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = store.backend_name(), "listening");
     on_listening(addr);
-    let app = AppState::new(store.clone(), settings.web.clone());
+    let vault = open_vault(settings)?;
+    let worker = tokio::spawn(teeka_app::outbox::run_worker(
+        store.clone(),
+        vault.clone(),
+        settings.notifier.clone(),
+        std::time::Duration::from_millis(500),
+    ));
+    let app = AppState::new(
+        store.clone(),
+        settings.web.clone(),
+        vault,
+        settings.identity.clone(),
+    );
     teeka_web::serve(listener, build_router(app), shutdown_signal()).await?;
+    worker.abort();
     store.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
@@ -163,6 +193,12 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             || "400080".to_owned(),
             |c| c.centre.centre.pincode.to_string(),
         );
+    if let Notifier::Log(path) = &settings.notifier {
+        println!(
+            "SMS (with OTPs) are written to {} (the development log backend).",
+            path.display()
+        );
+    }
     let shown_url = redact(&settings.database_url);
     println!("Data directory: {}", settings.data_dir.display());
     run_server(&settings, store, move |addr| {

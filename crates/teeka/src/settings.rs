@@ -6,6 +6,8 @@ use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use teeka_app::citizen::IdentityConfig;
+use teeka_app::outbox::Notifier;
 use teeka_web::WebConfig;
 use teeka_web::config::RateLimit;
 
@@ -28,6 +30,46 @@ pub struct FileSettings {
     /// Proxies whose `X-Forwarded-For` is believed.
     #[serde(default)]
     pub trusted_proxies: Vec<IpAddr>,
+    /// `development` (default) or `production`: production refuses the log SMS backend and
+    /// never generates keys of its own.
+    pub mode: Option<Mode>,
+    /// Where the key files live (default `<data-dir>/keys`).
+    pub keys_dir: Option<PathBuf>,
+    /// SMS delivery.
+    #[serde(default)]
+    pub sms: SmsSettings,
+    /// Citizen registry.
+    #[serde(default)]
+    pub identity: IdentitySettings,
+}
+
+/// How the server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Local use: keys are created on first run, the log SMS backend is allowed.
+    #[default]
+    Development,
+    /// A real deployment.
+    Production,
+}
+
+/// `[sms]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    /// `log` (development) or `webhook`.
+    pub backend: Option<String>,
+    /// The gateway, for `webhook`.
+    pub webhook_url: Option<String>,
+}
+
+/// `[identity]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// People per mobile (default 4; CoWIN later allowed 6).
+    pub max_beneficiaries: Option<i64>,
 }
 
 /// `[cache]`.
@@ -71,6 +113,14 @@ pub struct Resolved {
     pub data_dir: PathBuf,
     /// Web settings.
     pub web: WebConfig,
+    /// Development or production.
+    pub mode: Mode,
+    /// Key files.
+    pub keys_dir: PathBuf,
+    /// SMS delivery.
+    pub notifier: Notifier,
+    /// Citizen identity settings.
+    pub identity: IdentityConfig,
 }
 
 /// The flags every database-touching command shares.
@@ -138,11 +188,41 @@ impl DatabaseArgs {
             public_rate_limit: Some(RateLimit { requests, window }),
             trusted_proxies: file.trusted_proxies,
         };
+        let mode = file.mode.unwrap_or_default();
+        let notifier = match (
+            file.sms.backend.as_deref().unwrap_or("log"),
+            &file.sms.webhook_url,
+        ) {
+            ("log", _) if mode == Mode::Production => bail!(
+                "the log SMS backend writes OTPs to a file and is refused in production: set [sms] backend = \"webhook\""
+            ),
+            ("log", _) => Notifier::log_in(&data_dir),
+            ("webhook", Some(url)) => {
+                Notifier::Webhook(url.parse().context("[sms] webhook_url is not a URL")?)
+            }
+            ("webhook", None) => bail!("[sms] backend = \"webhook\" needs webhook_url"),
+            (other, _) => bail!("[sms] backend {other:?} is not log or webhook"),
+        };
+        let mut identity = IdentityConfig::default();
+        if let Some(max) = file.identity.max_beneficiaries {
+            if !(1..=20).contains(&max) {
+                bail!("[identity] max_beneficiaries must be 1 to 20");
+            }
+            identity.max_beneficiaries = max;
+        }
+        let keys_dir = file
+            .keys_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("keys"));
         Ok(Resolved {
             listen,
             database_url,
             data_dir,
             web,
+            mode,
+            keys_dir,
+            notifier,
+            identity,
         })
     }
 }

@@ -58,3 +58,16 @@ impl Params {
             })
     }
 }
+
+/// Parses a JSON body into `T`, answering CoWIN's error shape for anything unreadable.
+pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, CowinError> {
+    if body.is_empty() {
+        return Err(CowinError::invalid("a JSON body is required"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        // serde's message names the field and position, never more than a few bytes of input.
+        let detail = e.to_string();
+        let detail: String = detail.chars().take(120).collect();
+        CowinError::invalid(format!("Invalid JSON body: {detail}"))
+    })
+}
