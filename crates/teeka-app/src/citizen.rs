@@ -35,6 +35,8 @@ pub const OTP_FAILURE_LIMIT: &str = "TKAOTP0006";
 pub const BENEFICIARY_LIMIT: &str = "TKABEN0001";
 /// Ours: this photo ID is already registered (we do not say where).
 pub const DUPLICATE_PHOTO_ID: &str = "TKABEN0002";
+/// Ours: too many duplicate-ID refusals for this account today.
+pub const DUPLICATE_LIMIT: &str = "TKABEN0004";
 /// Ours: no such beneficiary on this account.
 pub const BENEFICIARY_NOT_FOUND: &str = "TKABEN0003";
 
@@ -337,6 +339,13 @@ impl Identity<'_> {
                         Refusal::Conflict,
                         DUPLICATE_PHOTO_ID,
                         "This photo ID is already registered",
+                    ));
+                }
+                RegisterOutcome::TooManyDuplicates => {
+                    return Err(AppError::refused(
+                        Refusal::TooMany,
+                        DUPLICATE_LIMIT,
+                        "Too many registrations refused today; try again tomorrow",
                     ));
                 }
                 RegisterOutcome::ReferenceTaken => continue,

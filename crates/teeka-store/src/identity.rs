@@ -191,7 +191,12 @@ pub enum RegisterOutcome {
     DuplicateId,
     /// The reference id is taken (the caller draws another).
     ReferenceTaken,
+    /// This account was refused too many duplicate IDs today: probing IDs is not allowed.
+    TooManyDuplicates,
 }
+
+/// Duplicate-ID refusals an account may receive per day before registration is paused for it.
+pub const DUPLICATE_REFUSALS_PER_DAY: i64 = 5;
 
 /// Columns that hold sealed data, for key rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -610,6 +615,24 @@ macro_rules! identity_store_methods {
             if count >= max_per_account {
                 tx.rollback().await?;
                 return Ok(RegisterOutcome::AccountFull);
+            }
+            // "Already registered" tells a logged-in caller something about an ID that is not
+            // theirs; a few honest mistakes a day are allowed, an enumeration is not.
+            const DAY: i64 = 86_400_000;
+            let refusals = Self::count_rate_events(&mut tx, "duplicate_id", b.account_id.as_bytes(), b.created_at_ms - DAY).await?;
+            if refusals >= $crate::identity::DUPLICATE_REFUSALS_PER_DAY {
+                tx.rollback().await?;
+                return Ok(RegisterOutcome::TooManyDuplicates);
+            }
+            let taken = sqlx::query("SELECT 1 FROM beneficiaries WHERE photo_id_index = $1")
+                .bind(&b.photo_id_index)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if taken {
+                Self::record_rate_event(&mut tx, "duplicate_id", b.account_id.as_bytes(), b.created_at_ms).await?;
+                tx.commit().await?;
+                return Ok(RegisterOutcome::DuplicateId);
             }
             let inserted = sqlx::query(
                 "INSERT INTO beneficiaries (reference_id, subject_id, account_id, name_sealed, photo_id_type, \

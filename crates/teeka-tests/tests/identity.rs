@@ -719,6 +719,22 @@ async fn other_peoples_beneficiaries_look_exactly_like_missing_ones() {
         let spaced = h.register(&mallory, "Alice F", &format!("{} {} {}", &id[..4], &id[4..8], &id[8..])).await;
         assert_eq!(code(&spaced), "TKABEN0002", "{backend:?}: the same number however it is written");
 
+        // Probing IDs from one account stops after a few refusals a day.
+        let registered = ["51111111111", "62222222222", "73333333333"];
+        for (mobile, stem) in ["9610000001", "9610000002", "9610000003"].iter().zip(registered) {
+            let other = h.login(mobile).await;
+            assert_eq!(h.register(&other, "Someone Else", &aadhaar(stem)).await.status, 200);
+        }
+        let probe = h.login("9600000003").await;
+        let mut codes = Vec::new();
+        for stem in registered.iter().chain(&registered) {
+            codes.push(code(&h.register(&probe, "Prober", &aadhaar(stem)).await));
+        }
+        assert_eq!(codes[..3], ["TKABEN0002", "TKABEN0002", "TKABEN0002"], "{backend:?}");
+        assert_eq!(codes[5], "TKABEN0004", "{backend:?}: the sixth probe is refused as probing");
+        let fresh = h.register(&probe, "Prober", &aadhaar("81234567890")).await;
+        assert_eq!(code(&fresh), "TKABEN0004", "{backend:?}: paused for the day, even for a new ID");
+
         // Bad input: clear messages, nothing written.
         let bad_checksum = format!("{}{}", &id[..11], (id.as_bytes()[11] - b'0' + 1) % 10);
         let r = h.register(&mallory, "Someone", &bad_checksum).await;
@@ -852,5 +868,94 @@ async fn keys_rotate_while_serving_and_nothing_is_stored_in_the_clear() {
         }
         // Sanity check that the scan would have found plaintext: master data is stored in the clear.
         assert!(haystack.contains("Maharashtra"), "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_gateway_outage_delays_sms_but_loses_none() {
+    use axum::routing::post;
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let h = Harness::new(store.clone(), generous()).await;
+        assert_eq!(h.send("9800000001").await.status, 200);
+
+        // The gateway's port is reserved but nothing listens yet: delivery fails and is retried.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let notifier = Notifier::Webhook(format!("http://{addr}/sms").parse().expect("uri"));
+        assert_eq!(
+            deliver_due(&store, &h.vault, &notifier)
+                .await
+                .expect("pass"),
+            0,
+            "{backend:?}: gateway down"
+        );
+        let waiting = store.due_outbox(i64::MAX, 10).await.expect("outbox");
+        assert_eq!(waiting.len(), 1, "{backend:?}: still queued");
+        assert_eq!(
+            waiting[0].attempts, 1,
+            "{backend:?}: the failed attempt is counted"
+        );
+        assert!(
+            store
+                .due_outbox(teeka_app::clock::now_ms(), 10)
+                .await
+                .expect("outbox")
+                .is_empty(),
+            "{backend:?}: backing off"
+        );
+
+        // The gateway comes up; the retry delivers the message, once.
+        let received = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+        let sink = received.clone();
+        let gateway = axum::Router::new().route(
+            "/sms",
+            post(move |body: axum::body::Bytes| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock()
+                        .expect("lock")
+                        .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("rebind the gateway port");
+        let server = tokio::spawn(async move { axum::serve(listener, gateway).await });
+        // Make the message due now instead of waiting out the backoff.
+        let m = &waiting[0];
+        assert!(
+            store
+                .claim_outbox(m.message_id, m.next_attempt_at_ms, 0)
+                .await
+                .expect("reschedule")
+        );
+        assert_eq!(
+            deliver_due(&store, &h.vault, &notifier)
+                .await
+                .expect("pass"),
+            1,
+            "{backend:?}"
+        );
+        assert_eq!(
+            deliver_due(&store, &h.vault, &notifier)
+                .await
+                .expect("pass"),
+            0,
+            "{backend:?}: not twice"
+        );
+        let got = received.lock().expect("lock").clone();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0]["to"], "9800000001");
+        assert_eq!(got[0]["template"], "otp");
+        assert_eq!(got[0]["otp"].as_str().map(str::len), Some(6));
+        server.abort();
+        store.close().await;
     }
 }

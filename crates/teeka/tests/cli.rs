@@ -496,3 +496,82 @@ fn settings_come_from_flag_then_env_then_file() {
         "unknown keys are refused, not ignored"
     );
 }
+
+#[test]
+fn production_mode_refuses_the_log_sms_backend_and_invented_keys() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("teeka.toml");
+    let run = |args: &[&str]| {
+        Command::new(TEEKA)
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("TEEKA_VAULT_KEYS")
+            .env_remove("TEEKA_BLIND_INDEX_KEY")
+            .env_remove("TEEKA_OTP_KEY")
+            .output()
+            .expect("runs")
+    };
+    std::fs::write(&config, "mode = \"production\"\n").expect("config");
+    let refused = run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("refused in production"),
+        "{}",
+        stderr(&refused)
+    );
+
+    std::fs::write(&config, "mode = \"production\"\n[sms]\nbackend = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/sms\"\n")
+        .expect("config");
+    let no_keys = run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!no_keys.status.success());
+    assert!(
+        stderr(&no_keys).contains("production mode needs keys"),
+        "{}",
+        stderr(&no_keys)
+    );
+    assert!(
+        !dir.path().join("keys").exists(),
+        "production never creates keys of its own"
+    );
+}
+
+#[test]
+fn keys_rotate_adds_a_key_and_keeps_files_private() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().display().to_string();
+    for expected in [
+        "sealing key 2 is now current",
+        "sealing key 3 is now current",
+    ] {
+        let out = Command::new(TEEKA)
+            .args(["keys", "rotate", "--data-dir", &data])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains(expected), "{}", stdout(&out));
+    }
+    let vault: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("keys/vault.json")).expect("vault"),
+    )
+    .expect("json");
+    assert_eq!(vault["current"], 3);
+    assert_eq!(
+        vault["keys"].as_object().map(|k| k.len()),
+        Some(3),
+        "old keys stay, to open old values"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["vault.json", "blind-index.key", "otp.key"] {
+            let mode = std::fs::metadata(dir.path().join("keys").join(file))
+                .expect("file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
+}
