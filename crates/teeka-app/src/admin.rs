@@ -217,6 +217,28 @@ impl<'a> Facilities<'a> {
             hours: OpeningHours::parse(&input.from, &input.to)?,
         };
         centre.validate()?;
+        // India lies within about 6-38° N and 68-98° E: swapped or foreign coordinates are a typo.
+        if !(6.0..=38.0).contains(&centre.lat) || !(68.0..=98.0).contains(&centre.long) {
+            return Err(AppError::BadInput(
+                "lat/long: must be a place in India (latitude 6 to 38, longitude 68 to 98)".into(),
+            ));
+        }
+        let prefix = u16::try_from(centre.pincode.get() / 10_000).unwrap_or(0);
+        let state = self
+            .store
+            .list_states()
+            .await?
+            .into_iter()
+            .find(|s| s.id == centre.state_id);
+        if let Some(state) = state
+            && !state.pin_prefixes.is_empty()
+            && !state.pin_prefixes.contains(&prefix)
+        {
+            return Err(AppError::BadInput(format!(
+                "pincode: PIN codes in {} start with {:?}",
+                state.name, state.pin_prefixes
+            )));
+        }
         Ok(centre)
     }
 
@@ -263,6 +285,11 @@ impl<'a> Facilities<'a> {
                     "center_id {id} appears twice"
                 ))));
             }
+            if self.store.get_centre(CentreId(id)).await?.is_some() {
+                return Err(at(AppError::Conflict(format!(
+                    "center_id {id} already exists"
+                ))));
+            }
             centres.push(self.to_centre(input, &known).await.map_err(at)?);
         }
         self.store.insert_centres(&centres).await?;
@@ -298,6 +325,11 @@ impl<'a> Sessions<'a> {
         if date < today {
             return Err(AppError::BadInput(
                 "date: a session cannot be planned in the past".into(),
+            ));
+        }
+        if date > today.plus_days(365) {
+            return Err(AppError::BadInput(
+                "date: sessions are planned at most a year ahead".into(),
             ));
         }
         let vaccine: VaccineName = input.vaccine.parse()?;
@@ -338,6 +370,16 @@ impl<'a> Sessions<'a> {
             slots,
         };
         plan.validate()?;
+        let hours = centre.centre.hours;
+        if plan
+            .slots
+            .iter()
+            .any(|s| s.start_minute() < hours.from_minute || s.end_minute() > hours.to_minute)
+        {
+            return Err(AppError::BadInput(
+                "slots: every slot must fall within the centre's opening hours".into(),
+            ));
+        }
         Ok(plan)
     }
 

@@ -93,6 +93,10 @@ pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions (session_id, centr
 pub(crate) const BUMP_DISTRICT: &str = "INSERT INTO availability_changes (district_id, change_count) \
      VALUES ($1, 1) ON CONFLICT (district_id) DO UPDATE SET change_count = availability_changes.change_count + 1";
 
+pub(crate) const BUMP_ALL_DISTRICTS: &str = "INSERT INTO availability_changes (district_id, change_count) \
+     SELECT district_id, 1 FROM districts WHERE true \
+     ON CONFLICT (district_id) DO UPDATE SET change_count = availability_changes.change_count + 1";
+
 /// Formats a list of numbers as the comma-separated text the master-data columns hold.
 pub(crate) fn join_numbers<T: ToString>(values: &[T]) -> String {
     values
@@ -165,17 +169,24 @@ macro_rules! shared_store_methods {
         /// Inserts or updates states.
         pub async fn upsert_states(&self, states: &[$crate::StateRecord]) -> Result<(), $crate::StoreError> {
             let mut tx = self.begin_write().await?;
+            let mut changed = 0;
             for s in states {
-                sqlx::query(
+                changed += sqlx::query(
                     "INSERT INTO states (state_id, state_name, pin_prefixes) VALUES ($1, $2, $3) \
                      ON CONFLICT (state_id) DO UPDATE SET state_name = excluded.state_name, \
-                     pin_prefixes = excluded.pin_prefixes",
+                     pin_prefixes = excluded.pin_prefixes \
+                     WHERE states.state_name <> excluded.state_name OR states.pin_prefixes <> excluded.pin_prefixes",
                 )
                 .bind(s.id.0)
                 .bind(&s.name)
                 .bind($crate::common::join_numbers(&s.pin_prefixes))
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            }
+            // Names appear in cached answers: a renamed state makes every answer stale.
+            if changed > 0 {
+                sqlx::query($crate::common::BUMP_ALL_DISTRICTS).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -184,17 +195,23 @@ macro_rules! shared_store_methods {
         /// Inserts or updates districts.
         pub async fn upsert_districts(&self, districts: &[$crate::DistrictRecord]) -> Result<(), $crate::StoreError> {
             let mut tx = self.begin_write().await?;
+            let mut changed = 0;
             for d in districts {
-                sqlx::query(
+                changed += sqlx::query(
                     "INSERT INTO districts (district_id, state_id, district_name) VALUES ($1, $2, $3) \
                      ON CONFLICT (district_id) DO UPDATE SET state_id = excluded.state_id, \
-                     district_name = excluded.district_name",
+                     district_name = excluded.district_name \
+                     WHERE districts.state_id <> excluded.state_id OR districts.district_name <> excluded.district_name",
                 )
                 .bind(d.id.0)
                 .bind(d.state_id.0)
                 .bind(&d.name)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            }
+            if changed > 0 {
+                sqlx::query($crate::common::BUMP_ALL_DISTRICTS).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())

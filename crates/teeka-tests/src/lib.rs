@@ -203,6 +203,32 @@ pub async fn spawn_app_with(
     }
 }
 
+/// Runs one SQL statement on `db` behind the store's back (to simulate an edit the store never
+/// saw, or tampering).
+pub async fn raw_execute(db: &TestDb, sql: &str) {
+    use sqlx::Connection;
+    match db.backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut conn)
+                .await
+                .expect("raw sql");
+            conn.close().await.ok();
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut conn)
+                .await
+                .expect("raw sql");
+            conn.close().await.ok();
+        }
+    }
+}
+
 /// `../shared/fixtures` beside the project root (or `TEEKA_FIXTURES`).
 pub fn fixtures_dir() -> PathBuf {
     std::env::var_os("TEEKA_FIXTURES")

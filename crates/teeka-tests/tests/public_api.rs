@@ -414,30 +414,20 @@ async fn find_by_lat_long_returns_the_captured_centres_with_cowins_string_types(
                 index(&capture),
                 "{backend:?}: the same 100 centres, field for field"
             );
-            let first = &ours["centers"][0];
-            let d0 = (first["lat"]
-                .as_str()
-                .expect("lat")
-                .parse::<f64>()
-                .expect("lat")
-                - 18.93)
-                .abs();
-            let last = &ours["centers"][99];
-            let d99 = (last["lat"]
-                .as_str()
-                .expect("lat")
-                .parse::<f64>()
-                .expect("lat")
-                - 18.93)
-                .abs()
-                + (last["long"]
-                    .as_str()
-                    .expect("long")
-                    .parse::<f64>()
-                    .expect("long")
-                    - 72.82)
-                    .abs();
-            assert!(d0 <= d99 + 1e-9, "{backend:?}: nearest first");
+            let distances: Vec<f64> = ours["centers"]
+                .as_array()
+                .expect("centers")
+                .iter()
+                .map(|c| {
+                    let lat: f64 = c["lat"].as_str().expect("lat").parse().expect("lat");
+                    let long: f64 = c["long"].as_str().expect("long").parse().expect("long");
+                    teeka_app::availability::haversine_km(18.93, 72.82, lat, long)
+                })
+                .collect();
+            assert!(
+                distances.windows(2).all(|w| w[0] <= w[1] + 1e-9),
+                "{backend:?}: nearest first, by great-circle distance"
+            );
             let nowhere = body(
                 &app.get(
                     "/api/v2/appointment/centers/public/findByLatLong?lat=28.6&long=77.2",
@@ -811,6 +801,7 @@ async fn hostile_query_strings_never_cause_a_server_error() {
             "&&&==&".to_owned(),
             "district_id=+395+&date=+01-01-2031+".to_owned(),
         ];
+        let before = app.store.counts().await.expect("counts");
         for q in &weird {
             let r = app
                 .get(
@@ -830,11 +821,153 @@ async fn hostile_query_strings_never_cause_a_server_error() {
             );
         }
         assert_eq!(
-            app.store.counts().await.expect("counts").states,
-            37,
+            app.store.counts().await.expect("counts"),
+            before,
             "{backend:?}: nothing harmed"
         );
+        for path in [
+            "/api/v2/admin/location/districts/%FF",
+            "/api/v2/admin/location/districts/-1",
+        ] {
+            let r = app.get(path, &[]).await;
+            assert_eq!(r.status.as_u16(), 400, "{backend:?}: {path}");
+            assert_eq!(
+                body(&r)["errorCode"],
+                "TKAREQ0001",
+                "{backend:?}: {path}: CoWIN's shape"
+            );
+        }
         app.stop().await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn district_answers_outlive_the_time_bound_until_their_district_changes() {
+    for backend in teeka_tests::backends() {
+        let db = teeka_tests::TestDb::new(backend).await;
+        let store = teeka_tests::prepared_store(&db).await;
+        let bound = Duration::from_millis(400);
+        let app = spawn_app(
+            store.clone(),
+            WebConfig {
+                cache_staleness: bound,
+                public_rate_limit: None,
+                ..WebConfig::default()
+            },
+        )
+        .await;
+        let tomorrow = teeka_app::clock::today_in_india().plus_days(1);
+        let centre = Centre {
+            id: CentreId(42),
+            name: "PHC Test".into(),
+            address: String::new(),
+            state_id: StateId(21),
+            district_id: DistrictId(395),
+            block_name: "Ward".into(),
+            pincode: Pincode::try_from(400042).expect("pin"),
+            lat: 19.0,
+            long: 72.8,
+            fee_type: FeeType::Free,
+            fees: Vec::new(),
+            hours: OpeningHours {
+                from_minute: 540,
+                to_minute: 1020,
+            },
+        };
+        store.insert_centres(&[centre]).await.expect("centre");
+        let session = |dose1: u32| SessionPlan {
+            id: uuid::Uuid::new_v4(),
+            centre_id: CentreId(42),
+            date: tomorrow,
+            vaccine: "COVAXIN".parse().expect("vaccine"),
+            age: AgeLimits::new(18, None).expect("age"),
+            capacity: Capacity {
+                dose1: DoseShare {
+                    online: dose1,
+                    onsite: 0,
+                },
+                ..Capacity::default()
+            },
+            slots: vec!["09:00AM-11:00AM".parse().expect("slot")],
+        };
+        store
+            .insert_sessions(&[session(10)])
+            .await
+            .expect("session");
+        let path = format!(
+            "/api/v2/appointment/sessions/public/calendarByDistrict?district_id=395&date={tomorrow}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await; // let the poller see the district
+        let capacity = |v: &Value| v["centers"][0]["sessions"][0]["available_capacity"].clone();
+        let first = app.get(&path, &[]).await;
+        assert_eq!(capacity(&body(&first)), 10);
+        let max_age: u64 = first
+            .header("cache-control")
+            .and_then(|c| c.strip_prefix("public, max-age="))
+            .and_then(|s| s.parse().ok())
+            .expect("max-age");
+        assert!(
+            max_age <= 1,
+            "{backend:?}: never more than the bound ({max_age})"
+        );
+
+        // An edit behind the store's back bumps no counter: the cached answer stays, even past the
+        // time bound, which shows the change tracking (not the clock) is what keeps it.
+        teeka_tests::raw_execute(&db, "UPDATE sessions SET dose1_booked = 3").await;
+        tokio::time::sleep(bound * 2).await;
+        assert_eq!(
+            capacity(&body(&app.get(&path, &[]).await)),
+            10,
+            "{backend:?}: kept past the time bound, unchanged district"
+        );
+
+        // A write through the store bumps the district: within the bound, the answer is fresh
+        // (and shows the raw edit too, since it is recomputed).
+        store
+            .insert_sessions(&[session(5)])
+            .await
+            .expect("second session");
+        tokio::time::sleep(bound).await;
+        let fresh = body(&app.get(&path, &[]).await);
+        let sessions = fresh["centers"][0]["sessions"]
+            .as_array()
+            .expect("sessions")
+            .clone();
+        assert_eq!(
+            sessions.len(),
+            2,
+            "{backend:?}: the new session is visible within the bound"
+        );
+        assert!(
+            sessions.iter().any(|s| s["available_capacity"] == 7),
+            "{backend:?}: recomputed"
+        );
+
+        // A district that does not exist is empty without a query; a far date is answered fresh.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let nowhere = body(&app.get(&format!("/api/v2/appointment/sessions/public/calendarByDistrict?district_id=999&date={tomorrow}"), &[]).await);
+        assert_eq!(nowhere, json!({"centers": []}), "{backend:?}");
+        let far = tomorrow.plus_days(300);
+        let r = app
+            .get(
+                &format!(
+                    "/api/v2/appointment/sessions/public/findByDistrict?district_id=395&date={far}"
+                ),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), body(&r)),
+            (200, json!({"sessions": []})),
+            "{backend:?}"
+        );
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=0"),
+            "{backend:?}: not cached"
+        );
+        app.stop().await;
+        store.close().await;
+    }
 }

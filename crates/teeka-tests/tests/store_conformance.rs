@@ -411,6 +411,80 @@ async fn centres_in_a_box_and_pincodes() {
 }
 
 #[tokio::test]
+async fn availability_counters_move_on_commit_and_not_on_rollback() {
+    each_backend(|backend, store| async move {
+        let counter = |all: Vec<(DistrictId, i64)>, d: i32| {
+            all.iter().find(|(id, _)| id.0 == d).map_or(0, |(_, c)| *c)
+        };
+        let before = store.availability_changes().await.expect("counters");
+        store
+            .insert_centres(&[centre(100, 395, 21, 400080, 19.1, 72.9)])
+            .await
+            .expect("centre");
+        let after_centre = store.availability_changes().await.expect("counters");
+        assert_eq!(
+            counter(after_centre.clone(), 395),
+            counter(before.clone(), 395) + 1,
+            "{backend:?}: a centre bumps its district"
+        );
+        assert_eq!(
+            counter(after_centre.clone(), 391),
+            counter(before, 391),
+            "{backend:?}: others untouched"
+        );
+
+        let good = session(100, "24-09-2031", "COVISHIELD", 1, 1);
+        let bad = session(100, "24-09-2031", "NO SUCH VACCINE", 1, 1);
+        store
+            .insert_sessions(&[good.clone(), bad])
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            store.availability_changes().await.expect("counters"),
+            after_centre,
+            "{backend:?}: a rolled-back batch bumps nothing"
+        );
+        store.insert_sessions(&[good]).await.expect("session");
+        let after_session = store.availability_changes().await.expect("counters");
+        assert_eq!(
+            counter(after_session, 395),
+            counter(after_centre, 395) + 1,
+            "{backend:?}"
+        );
+
+        // Reloading unchanged master data bumps nothing; a renamed district bumps every district.
+        let settled = store.availability_changes().await.expect("counters");
+        teeka_app::master::prepare_store(&store)
+            .await
+            .expect("reload");
+        assert_eq!(
+            store.availability_changes().await.expect("counters"),
+            settled,
+            "{backend:?}: nothing changed"
+        );
+        let mut renamed = store
+            .get_district(DistrictId(395))
+            .await
+            .expect("get")
+            .expect("exists");
+        renamed.name = "Mumbai City".into();
+        store.upsert_districts(&[renamed]).await.expect("rename");
+        let bumped = store.availability_changes().await.expect("counters");
+        assert_eq!(
+            counter(bumped.clone(), 395),
+            counter(settled.clone(), 395) + 1,
+            "{backend:?}"
+        );
+        assert_eq!(
+            counter(bumped, 1),
+            counter(settled, 1) + 1,
+            "{backend:?}: names are in every answer"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn master_data_upserts_update_in_place() {
     each_backend(|backend, store| async move {
         let mut vaccine = store.list_vaccines().await.expect("vaccines").remove(0);

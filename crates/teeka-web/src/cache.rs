@@ -56,14 +56,20 @@ impl ChangeTracker {
             .then(|| *state.generations.get(&district).unwrap_or(&0))
     }
 
-    /// Whether `district` is still at `generation` as of a poll that started within `bound`.
-    fn unchanged(&self, district: DistrictId, generation: u64, bound: Duration) -> bool {
+    /// If `district` is still at `generation` as of a poll that started within `bound`, how much
+    /// of the bound is left since that poll.
+    fn unchanged_for(
+        &self,
+        district: DistrictId,
+        generation: u64,
+        bound: Duration,
+    ) -> Option<Duration> {
         let state = self.read();
-        state.seen.is_some()
-            && state
-                .last_poll_started
-                .is_some_and(|at| at.elapsed() < bound)
-            && *state.generations.get(&district).unwrap_or(&0) == generation
+        let since_poll = state.last_poll_started?.elapsed();
+        (state.seen.is_some()
+            && since_poll < bound
+            && *state.generations.get(&district).unwrap_or(&0) == generation)
+            .then(|| bound - since_poll)
     }
 
     /// Records a poll that started at `started` and read `counters`.
@@ -103,23 +109,58 @@ struct Slot {
 }
 
 impl Slot {
-    fn fresh(&self, staleness: Duration, tracker: &ChangeTracker) -> Option<Bytes> {
+    /// The answer and how much longer it stays within the bound, if it is usable now.
+    fn fresh(&self, staleness: Duration, tracker: &ChangeTracker) -> Option<Answer> {
         let guard = self.value.read().unwrap_or_else(|p| p.into_inner());
         let cached = guard.as_ref()?;
-        let by_time = cached.computed.elapsed() < staleness;
-        let by_change = || {
-            cached.depends_on.is_some_and(|(district, generation)| {
-                tracker.unchanged(district, generation, staleness)
+        let age = cached.computed.elapsed();
+        if age < staleness {
+            return Some(Answer {
+                bytes: cached.bytes.clone(),
+                fresh_for: staleness - age,
+            });
+        }
+        let (district, generation) = cached.depends_on?;
+        tracker
+            .unchanged_for(district, generation, staleness)
+            .map(|fresh_for| Answer {
+                bytes: cached.bytes.clone(),
+                fresh_for,
             })
-        };
-        (by_time || by_change()).then(|| cached.bytes.clone())
+    }
+
+    fn size(&self) -> usize {
+        self.value
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or(0, |c| c.bytes.len())
+    }
+
+    fn computed(&self) -> Option<Instant> {
+        self.value
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|c| c.computed)
     }
 }
 
-/// A cache of serialised answers keyed by `K`.
+/// A cached answer and how long it may still be reused (for `Cache-Control: max-age`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The serialised answer.
+    pub bytes: Bytes,
+    /// Remaining time within the staleness bound.
+    pub fresh_for: Duration,
+}
+
+/// A cache of serialised answers keyed by `K`, bounded in keys and in bytes.
 pub struct ResponseCache<K> {
     staleness: Duration,
     max_entries: usize,
+    max_bytes: usize,
+    bytes: std::sync::atomic::AtomicUsize,
     tracker: Arc<ChangeTracker>,
     slots: RwLock<HashMap<K, Arc<Slot>>>,
 }
@@ -128,11 +169,62 @@ impl<K: Hash + Eq + Clone> ResponseCache<K> {
     /// A cache whose answers are at most `staleness` old, holding about `max_entries` keys,
     /// using `tracker` for answers that depend on one district.
     pub fn new(staleness: Duration, max_entries: usize, tracker: Arc<ChangeTracker>) -> Self {
+        Self::with_byte_budget(staleness, max_entries, 256 << 20, tracker)
+    }
+
+    /// As [`ResponseCache::new`], holding at most about `max_bytes` of answers.
+    pub fn with_byte_budget(
+        staleness: Duration,
+        max_entries: usize,
+        max_bytes: usize,
+        tracker: Arc<ChangeTracker>,
+    ) -> Self {
         Self {
             staleness,
             max_entries,
+            max_bytes,
+            bytes: std::sync::atomic::AtomicUsize::new(0),
             tracker,
             slots: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Drops the oldest answers until the cache is within its key and byte budgets. Keys are
+    /// client-chosen, so neither bound may depend on clients being reasonable.
+    fn evict(&self, slots: &mut HashMap<K, Arc<Slot>>) {
+        use std::sync::atomic::Ordering;
+        let (staleness, tracker) = (self.staleness, &self.tracker);
+        slots.retain(|_, s| {
+            let keep = s.fresh(staleness, tracker).is_some();
+            if !keep {
+                self.bytes.fetch_sub(
+                    s.size().min(self.bytes.load(Ordering::Relaxed)),
+                    Ordering::Relaxed,
+                );
+            }
+            keep
+        });
+        let over = |slots: &HashMap<K, Arc<Slot>>| {
+            slots.len() >= self.max_entries || self.bytes.load(Ordering::Relaxed) > self.max_bytes
+        };
+        if !over(slots) {
+            return;
+        }
+        let mut by_age: Vec<(Option<Instant>, K)> = slots
+            .iter()
+            .map(|(k, s)| (s.computed(), k.clone()))
+            .collect();
+        by_age.sort_by_key(|(at, _)| *at);
+        for (_, key) in by_age {
+            if !over(slots) && slots.len() < self.max_entries * 9 / 10 {
+                break;
+            }
+            if let Some(s) = slots.remove(&key) {
+                self.bytes.fetch_sub(
+                    s.size().min(self.bytes.load(Ordering::Relaxed)),
+                    Ordering::Relaxed,
+                );
+            }
         }
     }
 
@@ -151,14 +243,10 @@ impl<K: Hash + Eq + Clone> ResponseCache<K> {
             return slot.clone();
         }
         let mut slots = self.slots.write().unwrap_or_else(|p| p.into_inner());
-        if slots.len() >= self.max_entries {
-            // Keys are client-chosen (any date, any district): drop what has gone stale rather
-            // than grow without bound; if everything is fresh, start over.
-            let (staleness, tracker) = (self.staleness, &self.tracker);
-            slots.retain(|_, s| s.fresh(staleness, tracker).is_some());
-            if slots.len() >= self.max_entries {
-                slots.clear();
-            }
+        if slots.len() >= self.max_entries
+            || self.bytes.load(std::sync::atomic::Ordering::Relaxed) > self.max_bytes
+        {
+            self.evict(&mut slots);
         }
         slots
             .entry(key.clone())
@@ -178,7 +266,7 @@ impl<K: Hash + Eq + Clone> ResponseCache<K> {
         key: K,
         depends_on: Option<DistrictId>,
         compute: F,
-    ) -> Result<Bytes, E>
+    ) -> Result<Answer, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Bytes, E>>,
@@ -199,12 +287,39 @@ impl<K: Hash + Eq + Clone> ResponseCache<K> {
         let depends_on = depends_on.and_then(|d| self.tracker.generation(d).map(|g| (d, g)));
         let computed = Instant::now();
         let bytes = compute().await?;
+        let previous = slot.size();
         *slot.value.write().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
             computed,
             bytes: bytes.clone(),
             depends_on,
         });
-        Ok(bytes)
+        use std::sync::atomic::Ordering;
+        self.bytes.fetch_add(bytes.len(), Ordering::Relaxed);
+        self.bytes.fetch_sub(
+            previous.min(self.bytes.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
+        Ok(Answer {
+            bytes,
+            fresh_for: self.staleness,
+        })
+    }
+
+    /// As [`ResponseCache::get_or_compute`], the bytes only.
+    #[cfg(test)]
+    async fn get_bytes<E, F, Fut>(
+        &self,
+        key: K,
+        depends_on: Option<DistrictId>,
+        compute: F,
+    ) -> Result<Bytes, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Bytes, E>>,
+    {
+        self.get_or_compute(key, depends_on, compute)
+            .await
+            .map(|a| a.bytes)
     }
 }
 
@@ -226,16 +341,16 @@ mod tests {
             Ok::<_, ()>(Bytes::from(n.to_string()))
         };
         assert_eq!(
-            cache.get_or_compute(1, None, compute).await,
+            cache.get_bytes(1, None, compute).await,
             Ok(Bytes::from("0"))
         );
         assert_eq!(
-            cache.get_or_compute(1, None, compute).await,
+            cache.get_bytes(1, None, compute).await,
             Ok(Bytes::from("0"))
         );
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(
-            cache.get_or_compute(1, None, compute).await,
+            cache.get_bytes(1, None, compute).await,
             Ok(Bytes::from("1"))
         );
     }
@@ -253,28 +368,28 @@ mod tests {
         };
         tracker.apply(Instant::now(), &[(d, 1), (other, 1)]);
         assert_eq!(
-            cache.get_or_compute(1, Some(d), compute).await,
+            cache.get_bytes(1, Some(d), compute).await,
             Ok(Bytes::from("0"))
         );
         for _ in 0..3 {
             tokio::time::sleep(Duration::from_millis(40)).await;
             tracker.apply(Instant::now(), &[(d, 1), (other, 7)]);
             assert_eq!(
-                cache.get_or_compute(1, Some(d), compute).await,
+                cache.get_bytes(1, Some(d), compute).await,
                 Ok(Bytes::from("0")),
                 "unchanged district"
             );
         }
         tracker.apply(Instant::now(), &[(d, 2), (other, 7)]);
         assert_eq!(
-            cache.get_or_compute(1, Some(d), compute).await,
+            cache.get_bytes(1, Some(d), compute).await,
             Ok(Bytes::from("1")),
             "its district changed"
         );
         // If polling stops, the time bound rules again.
         tokio::time::sleep(Duration::from_millis(70)).await;
         assert_eq!(
-            cache.get_or_compute(1, Some(d), compute).await,
+            cache.get_bytes(1, Some(d), compute).await,
             Ok(Bytes::from("2")),
             "no recent poll"
         );
@@ -289,7 +404,7 @@ mod tests {
         tracker.apply(Instant::now(), &[(d, 1)]);
         let t = tracker.clone();
         let first = cache
-            .get_or_compute(1, Some(d), || async move {
+            .get_bytes(1, Some(d), || async move {
                 // The poll that notices a change lands while the old data is being read.
                 t.apply(Instant::now(), &[(d, 2)]);
                 Ok::<_, ()>(Bytes::from_static(b"old"))
@@ -299,7 +414,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(70)).await;
         tracker.apply(Instant::now(), &[(d, 2)]);
         let second = cache
-            .get_or_compute(1, Some(d), || async {
+            .get_bytes(1, Some(d), || async {
                 Ok::<_, ()>(Bytes::from_static(b"new"))
             })
             .await;
@@ -307,6 +422,55 @@ mod tests {
             second,
             Ok(Bytes::from_static(b"new")),
             "recomputed after the time bound"
+        );
+    }
+
+    #[tokio::test]
+    async fn bytes_stay_within_budget_and_the_oldest_go_first() {
+        let cache = ResponseCache::with_byte_budget(
+            Duration::from_secs(60),
+            1000,
+            1000,
+            Arc::new(ChangeTracker::new()),
+        );
+        for k in 0..30 {
+            cache
+                .get_bytes(k, None, || async {
+                    Ok::<_, ()>(Bytes::from(vec![b'x'; 100]))
+                })
+                .await
+                .expect("computes");
+        }
+        let held = cache.bytes.load(Ordering::SeqCst);
+        assert!(held <= 1100, "{held} bytes held");
+        let slots = cache.slots.read().expect("lock");
+        assert!(
+            slots.contains_key(&29) && !slots.contains_key(&0),
+            "newest kept, oldest evicted"
+        );
+    }
+
+    #[tokio::test]
+    async fn max_age_reports_the_freshness_left() {
+        let cache = ResponseCache::new(
+            Duration::from_millis(500),
+            10,
+            Arc::new(ChangeTracker::new()),
+        );
+        let first = cache
+            .get_or_compute(1, None, || async { Ok::<_, ()>(Bytes::new()) })
+            .await
+            .expect("computes");
+        assert_eq!(first.fresh_for, Duration::from_millis(500));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let later = cache
+            .get_or_compute(1, None, || async { Ok::<_, ()>(Bytes::new()) })
+            .await
+            .expect("hit");
+        assert!(
+            later.fresh_for <= Duration::from_millis(300),
+            "{:?}",
+            later.fresh_for
         );
     }
 
@@ -331,7 +495,7 @@ mod tests {
             let (cache, calls) = (cache.clone(), calls.clone());
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get_or_compute(7, None, || async {
+                    .get_bytes(7, None, || async {
                         calls.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         Ok::<_, ()>(Bytes::from_static(b"x"))
@@ -350,7 +514,7 @@ mod tests {
         let cache = ResponseCache::new(Duration::from_secs(5), 4, Arc::new(ChangeTracker::new()));
         for k in 0..20 {
             cache
-                .get_or_compute(k, None, || async { Ok::<_, ()>(Bytes::new()) })
+                .get_bytes(k, None, || async { Ok::<_, ()>(Bytes::new()) })
                 .await
                 .expect("computes");
         }

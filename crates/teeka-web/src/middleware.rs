@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tracing::Instrument;
 
+/// The longest a request may take before it is answered 503.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The header carrying the request id.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -124,7 +127,22 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     // The span carries only the id (every log line of the request gets it); method and path go on
     // the completion line. Each span field is formatted on every request, so fields cost.
     let span = tracing::info_span!("request", request_id = %request_id);
-    let mut response = next.run(request).instrument(span.clone()).await;
+    // No request may hold a connection (and a database connection) forever.
+    let mut response =
+        match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request).instrument(span.clone()))
+            .await
+        {
+            Ok(response) => response,
+            Err(_) => {
+                span.in_scope(|| tracing::error!(%method, %path, "request timed out"));
+                crate::error::ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    crate::error::UNAVAILABLE,
+                    "the request took too long",
+                )
+                .into_response()
+            }
+        };
 
     let status = response.status();
     let elapsed = started.elapsed();

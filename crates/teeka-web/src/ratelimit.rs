@@ -11,28 +11,61 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const SHARDS: usize = 16;
-/// Entries a shard holds before expired windows are swept out.
-const SWEEP_AT: usize = 4_096;
+/// A shard is swept of expired windows when it reaches this size, and then not again until it has
+/// doubled, so a sweep is rare and its cost spread over the requests that grew the map.
+const FIRST_SWEEP_AT: usize = 4_096;
+/// Most clients one shard tracks; beyond that, new clients share one overflow window, so memory
+/// stays bounded (about 16 × 65,536 entries) even when an attacker rotates addresses.
+const MAX_PER_SHARD: usize = 65_536;
 
 struct Window {
     started: Instant,
     count: u32,
 }
 
-/// Counts requests per IP in fixed windows.
+struct Shard {
+    windows: HashMap<IpAddr, Window>,
+    sweep_at: usize,
+}
+
+/// Counts requests per client in fixed windows. IPv4 clients are counted per address, IPv6
+/// clients per /64 (one subscriber is usually given a whole /64).
 pub struct IpRateLimiter {
     limit: RateLimit,
     hasher: RandomState,
-    shards: Vec<Mutex<HashMap<IpAddr, Window>>>,
+    shards: Vec<Mutex<Shard>>,
+    overflow: Mutex<Window>,
+}
+
+/// The key a client is counted under.
+pub fn bucket_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
 }
 
 impl IpRateLimiter {
-    /// A limiter enforcing `limit` for each IP.
+    /// A limiter enforcing `limit` for each client.
     pub fn new(limit: RateLimit) -> Self {
         Self {
             limit,
             hasher: RandomState::new(),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        windows: HashMap::new(),
+                        sweep_at: FIRST_SWEEP_AT,
+                    })
+                })
+                .collect(),
+            overflow: Mutex::new(Window {
+                started: Instant::now(),
+                count: 0,
+            }),
         }
     }
 
@@ -41,36 +74,69 @@ impl IpRateLimiter {
         self.check_at(ip, Instant::now())
     }
 
-    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let shard = &self.shards[(self.hasher.hash_one(ip) as usize) % SHARDS];
-        let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
-        let window = self.limit.window;
-        if map.len() >= SWEEP_AT {
-            map.retain(|_, w| now.duration_since(w.started) < window);
-        }
-        let entry = map.entry(ip).or_insert(Window {
-            started: now,
-            count: 0,
-        });
-        if now.duration_since(entry.started) >= window {
-            *entry = Window {
+    fn count(&self, window: &mut Window, now: Instant, requests: u32) -> Result<(), Duration> {
+        let length = self.limit.window;
+        if now.duration_since(window.started) >= length {
+            *window = Window {
                 started: now,
                 count: 0,
             };
         }
-        if entry.count >= self.limit.requests {
-            return Err(window.saturating_sub(now.duration_since(entry.started)));
+        if window.count >= requests {
+            return Err(length.saturating_sub(now.duration_since(window.started)));
         }
-        entry.count += 1;
+        window.count += 1;
         Ok(())
     }
+
+    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let key = bucket_of(ip);
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        let length = self.limit.window;
+        if shard.windows.len() >= shard.sweep_at {
+            shard
+                .windows
+                .retain(|_, w| now.duration_since(w.started) < length);
+            shard.sweep_at = (shard.windows.len() * 2).max(FIRST_SWEEP_AT);
+        }
+        if !shard.windows.contains_key(&key) && shard.windows.len() >= MAX_PER_SHARD {
+            drop(shard);
+            // Full: unknown clients share one window (sized for many clients), never a free pass.
+            let mut overflow = self.overflow.lock().unwrap_or_else(|p| p.into_inner());
+            let shared = self.limit.requests.saturating_mul(64);
+            return self.count(&mut overflow, now, shared);
+        }
+        let entry = shard.windows.entry(key).or_insert(Window {
+            started: now,
+            count: 0,
+        });
+        self.count(entry, now, self.limit.requests)
+    }
+}
+
+/// Parses one `X-Forwarded-For` hop: an address, possibly with a port or in brackets.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(sa) = hop.parse::<std::net::SocketAddr>() {
+        return Some(sa.ip());
+    }
+    hop.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse().ok())
 }
 
 /// The client's IP: the peer's, or, when the peer is a trusted proxy, the rightmost address in
 /// `X-Forwarded-For` that is not itself a trusted proxy. Headers from untrusted peers are ignored,
-/// so nobody can spoof their way past a limit.
+/// so nobody can spoof their way past a limit. Addresses are compared in canonical form (an IPv4
+/// proxy seen through a dual-stack socket as `::ffff:a.b.c.d` is still that proxy).
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
+    let peer = peer.to_canonical();
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| t.to_canonical() == ip);
+    if !is_trusted(peer) {
         return peer;
     }
     let hops = headers
@@ -78,14 +144,13 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(str::trim)
         .collect::<Vec<_>>();
     for hop in hops.iter().rev() {
-        match hop.parse::<IpAddr>() {
-            Ok(ip) if trusted.contains(&ip) => continue,
-            Ok(ip) => return ip,
+        match parse_hop(hop).map(|ip| ip.to_canonical()) {
+            Some(ip) if is_trusted(ip) => continue,
+            Some(ip) => return ip,
             // A malformed hop means the chain cannot be trusted past this point.
-            Err(_) => return peer,
+            None => return peer,
         }
     }
     peer
@@ -139,5 +204,73 @@ mod tests {
         );
         headers.insert("x-forwarded-for", "garbage".parse().expect("header"));
         assert_eq!(client_ip(proxy, &headers, &[proxy]), proxy);
+    }
+
+    #[test]
+    fn proxies_and_hops_are_compared_canonically() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.9:5678, [2001:db8::1]".parse().expect("header"),
+        );
+        let mapped = ip("::ffff:10.0.0.5");
+        assert_eq!(
+            client_ip(mapped, &headers, &[ip("10.0.0.5")]),
+            ip("2001:db8::1"),
+            "a mapped proxy is trusted"
+        );
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.9:5678".parse().expect("header"),
+        );
+        assert_eq!(
+            client_ip(mapped, &headers, &[ip("10.0.0.5")]),
+            ip("203.0.113.9"),
+            "ports are stripped"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_slash_64() {
+        let limiter = IpRateLimiter::new(RateLimit {
+            requests: 2,
+            window: Duration::from_secs(60),
+        });
+        let t0 = Instant::now();
+        assert!(limiter.check_at(ip("2001:db8:1:2::1"), t0).is_ok());
+        assert!(limiter.check_at(ip("2001:db8:1:2::ffff"), t0).is_ok());
+        assert!(
+            limiter.check_at(ip("2001:db8:1:2:abcd::9"), t0).is_err(),
+            "same /64, new address: same bucket"
+        );
+        assert!(
+            limiter.check_at(ip("2001:db8:1:3::1"), t0).is_ok(),
+            "another /64"
+        );
+    }
+
+    #[test]
+    fn rotating_addresses_cannot_grow_the_map_without_bound() {
+        let limiter = IpRateLimiter::new(RateLimit {
+            requests: 1,
+            window: Duration::from_secs(300),
+        });
+        let t0 = Instant::now();
+        let mut refused = 0;
+        for n in 0..(SHARDS * MAX_PER_SHARD + 50_000) as u32 {
+            if limiter
+                .check_at(IpAddr::V4(std::net::Ipv4Addr::from(n)), t0)
+                .is_err()
+            {
+                refused += 1;
+            }
+        }
+        let tracked: usize = limiter
+            .shards
+            .iter()
+            .map(|s| s.lock().expect("lock").windows.len())
+            .sum();
+        assert!(tracked <= SHARDS * MAX_PER_SHARD, "{tracked}");
+        assert!(refused > 0, "the overflow window limits the excess");
     }
 }

@@ -6,7 +6,7 @@ use crate::middleware::{label_route, limit_public, observe};
 use crate::ops;
 use crate::state::AppState;
 use axum::Router;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::any::Any;
@@ -84,12 +84,8 @@ fn cowin_routes(state: AppState) -> Router<AppState> {
         .layer(axum::middleware::from_fn_with_state(state, limit_public))
 }
 
-async fn cowin_not_found(uri: Uri) -> CowinError {
-    CowinError::new(
-        StatusCode::NOT_FOUND,
-        NO_SUCH_ROUTE,
-        format!("No such API: {}", uri.path()),
-    )
+async fn cowin_not_found() -> CowinError {
+    CowinError::new(StatusCode::NOT_FOUND, NO_SUCH_ROUTE, "No such API")
 }
 
 async fn cowin_method_not_allowed() -> CowinError {

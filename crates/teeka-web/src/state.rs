@@ -29,8 +29,12 @@ pub struct Inner {
     pub public_limiter: Option<IpRateLimiter>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
-    /// `Cache-Control` of public answers, matching the staleness bound.
-    pub public_cache_control: axum::http::HeaderValue,
+    /// `Cache-Control` of public answers by whole seconds of freshness left (index = seconds).
+    pub public_cache_control: Vec<axum::http::HeaderValue>,
+    /// The districts that exist (master data), once the poller has read them; an unknown
+    /// district's answer is known to be empty without asking the database or filling the cache.
+    pub known_districts:
+        std::sync::RwLock<Option<std::collections::HashSet<teeka_domain::DistrictId>>>,
     /// Seals and opens personal data.
     pub vault: Arc<Vault>,
     /// OTP, session and registry settings.
@@ -60,6 +64,17 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+impl Inner {
+    /// Whether `district` is known not to exist (false until the district list is loaded).
+    pub fn district_unknown(&self, district: teeka_domain::DistrictId) -> bool {
+        self.known_districts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|known| !known.contains(&district))
+    }
+}
+
 impl AppState {
     /// Builds the state for `store` under `config`, and starts polling for availability changes
     /// (the poller stops when the last clone of the state is dropped). Call inside a Tokio runtime.
@@ -71,11 +86,12 @@ impl AppState {
     ) -> Self {
         let public_limiter = config.public_rate_limit.map(IpRateLimiter::new);
         let changes = Arc::new(ChangeTracker::new());
-        let public_cache_control = axum::http::HeaderValue::from_str(&format!(
-            "public, max-age={}",
-            config.cache_staleness.as_secs()
-        ))
-        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-store"));
+        let public_cache_control = (0..=config.cache_staleness.as_secs().min(3600))
+            .map(|secs| {
+                axum::http::HeaderValue::from_str(&format!("public, max-age={secs}"))
+                    .unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-store"))
+            })
+            .collect();
         let inner = Arc::new(Inner {
             store,
             public_cache: ResponseCache::new(config.cache_staleness, 50_000, changes.clone()),
@@ -84,6 +100,7 @@ impl AppState {
             config,
             metrics: metrics_handle(),
             public_cache_control,
+            known_districts: std::sync::RwLock::new(None),
             vault,
             identity,
         });
@@ -97,6 +114,23 @@ async fn poll_changes(state: std::sync::Weak<Inner>) {
     loop {
         let Some(inner) = state.upgrade() else { return };
         let started = Instant::now();
+        let needs_districts = inner
+            .known_districts
+            .read()
+            .map(|k| k.is_none())
+            .unwrap_or(true);
+        if needs_districts {
+            match inner.store.list_all_districts().await {
+                Ok(all) => {
+                    let ids = all.into_iter().map(|d| d.id).collect();
+                    *inner
+                        .known_districts
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(ids);
+                }
+                Err(e) => tracing::warn!(error = %e, "reading the district list failed"),
+            }
+        }
         match inner.store.availability_changes().await {
             Ok(counters) => inner.changes.apply(started, &counters),
             Err(e) => {

@@ -45,15 +45,38 @@ pub async fn open_store(url: &str) -> anyhow::Result<Store> {
 
 /// A database URL fit for a log line: the password is replaced.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let mut shown = match (base.find("://"), base.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
+            let userinfo = &base[scheme_end + 3..at];
             let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..])
+            format!("{}://{user}:***@{}", &base[..scheme_end], &base[at + 1..])
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        // libpq-style URLs may carry the password (and other secrets) as parameters.
+        let params: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _))
+                    if k.eq_ignore_ascii_case("password")
+                        || k.to_ascii_lowercase().contains("key") =>
+                {
+                    format!("{k}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown = format!("{shown}?{}", params.join("&"));
     }
+    shown
 }
+
+/// How long requests in flight may take to finish after SIGINT/SIGTERM.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Resolves when SIGINT or SIGTERM arrives.
 async fn shutdown_signal() {
@@ -121,7 +144,24 @@ async fn run_server(
         vault,
         settings.identity.clone(),
     );
-    teeka_web::serve(listener, build_router(app), shutdown_signal()).await?;
+    // After the signal, requests in flight get a deadline: a stuck client must not keep the
+    // process (and a deploy) waiting for ever.
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = signalled.send(());
+    };
+    let deadline = async move {
+        if on_signal.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = teeka_web::serve(listener, build_router(app), shutdown) => served?,
+        () = deadline => tracing::warn!("shutdown deadline passed with requests still in flight"),
+    }
     worker.abort();
     store.close().await;
     tracing::info!("stopped cleanly");
@@ -230,6 +270,10 @@ mod tests {
         assert_eq!(
             redact("sqlite://./teeka-data/teeka.db"),
             "sqlite://./teeka-data/teeka.db"
+        );
+        assert_eq!(
+            redact("postgres://db/teeka?user=t&password=s3cret&sslmode=require"),
+            "postgres://db/teeka?user=t&password=***&sslmode=require"
         );
     }
 }

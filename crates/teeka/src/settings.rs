@@ -127,7 +127,7 @@ pub struct Resolved {
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// Database URL: sqlite://PATH (default <data-dir>/teeka.db) or postgres://…
-    #[arg(long, env = "TEEKA_DATABASE_URL")]
+    #[arg(long, env = "TEEKA_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Directory for the embedded database and other files.
     #[arg(long, env = "TEEKA_DATA_DIR")]
@@ -178,6 +178,11 @@ impl DatabaseArgs {
         if requests == 0 || window.is_zero() {
             bail!(
                 "rate_limit values must be positive; only `teeka demo --no-limits` switches limits off"
+            );
+        }
+        if file.cache.staleness_ms.is_some_and(|ms| ms < 100) {
+            bail!(
+                "[cache] staleness_ms must be at least 100: every request would query the database"
             );
         }
         let web = WebConfig {

@@ -3,6 +3,7 @@
 
 use super::params::Params;
 use super::shapes::{CalendarOneOut, CalendarOut, DistrictsOut, FindOut, NearOut, StatesOut};
+use crate::cache::Answer;
 use crate::error::CowinError;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
@@ -37,20 +38,68 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Bytes, CowinError> {
     })
 }
 
-/// A cached JSON answer, with a `Cache-Control` matching the staleness bound and CORS for the
-/// browser-based slot finders that called CoWIN's public API directly.
-fn json_answer(app: &AppState, body: Bytes) -> Response {
-    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
-    let max_age = app.public_cache.staleness().as_secs();
+/// A cached JSON answer, with a `Cache-Control` for what is left of the staleness bound (shared
+/// caches never keep it longer than we would) and CORS for the browser-based slot finders that
+/// called CoWIN's public API directly.
+fn json_answer(app: &AppState, answer: Answer) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], answer.bytes).into_response();
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
-        headers.insert(header::CACHE_CONTROL, v);
+    let secs = usize::try_from(answer.fresh_for.as_secs()).unwrap_or(usize::MAX);
+    let last = app.public_cache_control.len().saturating_sub(1);
+    if let Some(value) = app.public_cache_control.get(secs.min(last)) {
+        headers.insert(header::CACHE_CONTROL, value.clone());
     }
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
     response
+}
+
+/// Dates a cached answer may be about: a window around today. Other dates are answered fresh
+/// each time (still limited per IP), so clients cannot fill the cache with years of empty weeks.
+fn cacheable(date: CowinDate) -> bool {
+    let today = teeka_app::clock::today_in_india();
+    date >= today.plus_days(-30) && date <= today.plus_days(90)
+}
+
+/// Answers from the cache, or computes without caching when the date is outside the window.
+async fn cached_or_fresh<F, Fut>(
+    app: &AppState,
+    key: PublicKey,
+    date: CowinDate,
+    depends_on: Option<DistrictId>,
+    compute: F,
+) -> Result<Answer, CowinError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Bytes, CowinError>>,
+{
+    if cacheable(date) {
+        app.public_cache
+            .get_or_compute(key, depends_on, compute)
+            .await
+    } else {
+        Ok(Answer {
+            bytes: compute().await?,
+            fresh_for: std::time::Duration::ZERO,
+        })
+    }
+}
+
+/// The answer for a district that does not exist: empty, as CoWIN answered, without the
+/// database or the cache.
+fn known_empty(app: &AppState, scope: &SessionScope, empty: &'static [u8]) -> Option<Response> {
+    match scope {
+        SessionScope::District(d) if app.district_unknown(*d) => Some(json_answer(
+            app,
+            Answer {
+                bytes: Bytes::from_static(empty),
+                fresh_for: app.public_cache.staleness(),
+            },
+        )),
+        _ => None,
+    }
 }
 
 /// `GET /api/v2/admin/location/states`
@@ -69,8 +118,13 @@ pub async fn states(State(app): State<AppState>) -> Result<Response, CowinError>
 /// `GET /api/v2/admin/location/districts/{state_id}`
 pub async fn districts(
     State(app): State<AppState>,
-    Path(state_id): Path<String>,
+    state_id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, CowinError> {
+    let Ok(Path(state_id)) = state_id else {
+        return Err(CowinError::invalid(
+            "Invalid state_id: must be a positive whole number",
+        ));
+    };
     let state: StateId = state_id
         .parse()
         .map_err(|e| CowinError::invalid(format!("Invalid state_id: {e}")))?;
@@ -119,18 +173,20 @@ async fn calendar(
     let scope = scope(&params, which)?;
     let date: CowinDate = params.required("date")?;
     let vaccine: Option<VaccineName> = params.optional("vaccine")?;
+    if let Some(empty) = known_empty(&app, &scope, b"{\"centers\":[]}") {
+        return Ok(empty);
+    }
     let store = app.store.clone();
     let key = PublicKey::Calendar(scope.clone(), date, vaccine.clone());
-    let body = app
-        .public_cache
-        .get_or_compute(key, district_of(&scope), || async move {
-            let rows =
-                availability::sessions(&store, scope, date, availability::CALENDAR_DAYS, vaccine)
-                    .await?;
-            to_json(&CalendarOut::new(&rows))
-        })
-        .await?;
-    Ok(json_answer(&app, body))
+    let depends_on = district_of(&scope);
+    let answer = cached_or_fresh(&app, key, date, depends_on, || async move {
+        let rows =
+            availability::sessions(&store, scope, date, availability::CALENDAR_DAYS, vaccine)
+                .await?;
+        to_json(&CalendarOut::new(&rows))
+    })
+    .await?;
+    Ok(json_answer(&app, answer))
 }
 
 async fn find(
@@ -142,16 +198,18 @@ async fn find(
     let scope = scope(&params, which)?;
     let date: CowinDate = params.required("date")?;
     let vaccine: Option<VaccineName> = params.optional("vaccine")?;
+    if let Some(empty) = known_empty(&app, &scope, b"{\"sessions\":[]}") {
+        return Ok(empty);
+    }
     let store = app.store.clone();
     let key = PublicKey::Find(scope.clone(), date, vaccine.clone());
-    let body = app
-        .public_cache
-        .get_or_compute(key, district_of(&scope), || async move {
-            let rows = availability::sessions(&store, scope, date, 1, vaccine).await?;
-            to_json(&FindOut::new(&rows))
-        })
-        .await?;
-    Ok(json_answer(&app, body))
+    let depends_on = district_of(&scope);
+    let answer = cached_or_fresh(&app, key, date, depends_on, || async move {
+        let rows = availability::sessions(&store, scope, date, 1, vaccine).await?;
+        to_json(&FindOut::new(&rows))
+    })
+    .await?;
+    Ok(json_answer(&app, answer))
 }
 
 /// `GET /api/v2/appointment/sessions/public/calendarByDistrict?district_id=&date=[&vaccine=]`
