@@ -206,25 +206,37 @@ pub async fn spawn_app_with(
 /// Runs one SQL statement on `db` behind the store's back (to simulate an edit the store never
 /// saw, or tampering).
 pub async fn raw_execute(db: &TestDb, sql: &str) {
+    raw_try_execute(db, sql).await.expect("raw sql");
+}
+
+/// As [`raw_execute`], returning the database's refusal instead of panicking.
+pub async fn raw_try_execute(db: &TestDb, sql: &str) -> Result<(), String> {
     use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match db.backend {
         Backend::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(&db.url)
                 .await
-                .expect("connect");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .map_err(|e| e.to_string())?;
+            let result = sqlx::raw_sql(sql)
                 .execute(&mut conn)
                 .await
-                .expect("raw sql");
+                .map(|_| ())
+                .map_err(|e| e.to_string());
             conn.close().await.ok();
+            result
         }
         Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            let mut conn = sqlx::PgConnection::connect(&db.url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = sqlx::raw_sql(sql)
                 .execute(&mut conn)
                 .await
-                .expect("raw sql");
+                .map(|_| ())
+                .map_err(|e| e.to_string());
             conn.close().await.ok();
+            result
         }
     }
 }

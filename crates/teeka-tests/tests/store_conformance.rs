@@ -499,3 +499,34 @@ async fn master_data_upserts_update_in_place() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn access_events_are_append_only_in_the_database() {
+    for backend in teeka_tests::backends() {
+        let db = teeka_tests::TestDb::new(backend).await;
+        let store = teeka_tests::prepared_store(&db).await;
+        teeka_tests::raw_execute(
+            &db,
+            "INSERT INTO access_events (seq, at, actor_kind, actor_id, role, action, purpose, request_id) \
+             VALUES (1, 0, 'system', 'test', 'test', 'test.event', 'test', 'r1')",
+        )
+        .await;
+        for tamper in [
+            "UPDATE access_events SET action = 'edited'",
+            "DELETE FROM access_events",
+        ] {
+            let refused = teeka_tests::raw_try_execute(&db, tamper).await;
+            assert!(
+                refused.as_ref().is_err_and(|e| e.contains("append-only")),
+                "{backend:?}: {tamper} must be refused, got {refused:?}"
+            );
+        }
+        let events = store.access_events(0, 10).await.expect("events");
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].event.action, "test.event",
+            "{backend:?}: untouched"
+        );
+        store.close().await;
+    }
+}

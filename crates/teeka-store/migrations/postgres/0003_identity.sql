@@ -76,3 +76,13 @@ CREATE TABLE outbox (
     created_at      BIGINT NOT NULL
 );
 CREATE INDEX outbox_due ON outbox (sent_at, next_attempt_at);
+
+-- Access events are append-only: no code path may edit or remove one. (A database administrator
+-- can drop this trigger; the signed Merkle log built on this table is what makes that visible.)
+CREATE FUNCTION access_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'access_events is append-only';
+END;
+$$;
+CREATE TRIGGER access_events_append_only BEFORE UPDATE OR DELETE ON access_events
+    FOR EACH ROW EXECUTE FUNCTION access_events_append_only();

@@ -76,3 +76,14 @@ CREATE TABLE outbox (
     created_at      INTEGER NOT NULL
 );
 CREATE INDEX outbox_due ON outbox (sent_at, next_attempt_at);
+
+-- Access events are append-only: no code path may edit or remove one. (A database administrator
+-- can drop these triggers; the signed Merkle log built on this table is what makes that visible.)
+CREATE TRIGGER access_events_no_update BEFORE UPDATE ON access_events
+BEGIN
+    SELECT RAISE(ABORT, 'access_events is append-only');
+END;
+CREATE TRIGGER access_events_no_delete BEFORE DELETE ON access_events
+BEGIN
+    SELECT RAISE(ABORT, 'access_events is append-only');
+END;
