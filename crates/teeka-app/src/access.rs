@@ -46,8 +46,16 @@ impl CitizenGrant {
 }
 
 /// Marker trait for every kind of grant: what [`crate::vault::Vault::open`] demands.
-pub trait Grant: sealed::Sealed {}
-impl Grant for CitizenGrant {}
+pub trait Grant: sealed::Sealed {
+    /// Whether the grant covers data belonging to `owner` (an account id).
+    fn covers(&self, owner: Uuid) -> bool;
+}
+
+impl Grant for CitizenGrant {
+    fn covers(&self, owner: Uuid) -> bool {
+        self.account_id == owner
+    }
+}
 
 mod sealed {
     /// Nobody outside this module can declare a new kind of grant.

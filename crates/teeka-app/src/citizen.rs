@@ -31,6 +31,8 @@ pub const OTP_EXPIRED: &str = "TKAOTP0004";
 pub const OTP_TXN_INVALID: &str = "TKAOTP0005";
 /// Ours: too many wrong OTPs for this mobile today.
 pub const OTP_FAILURE_LIMIT: &str = "TKAOTP0006";
+/// Ours: too many wrong OTPs from this network this hour (guessing across numbers).
+pub const OTP_IP_FAILURE_LIMIT: &str = "TKAOTP0007";
 /// Ours: the account already has its maximum number of beneficiaries.
 pub const BENEFICIARY_LIMIT: &str = "TKABEN0001";
 /// Ours: this photo ID is already registered (we do not say where).
@@ -66,6 +68,7 @@ impl Default for IdentityConfig {
                 ip_sends_per_hour: 60,
                 failures_per_day: 10,
                 wrong_attempts_per_txn: 3,
+                ip_failures_per_hour: 30,
             },
         }
     }
@@ -205,6 +208,7 @@ impl Identity<'_> {
         &self,
         txn_id: Uuid,
         otp_sha256_hex: &str,
+        client_ip: IpAddr,
         request_id: &str,
     ) -> Result<(String, bool), AppError> {
         let hex = otp_sha256_hex.trim();
@@ -223,6 +227,9 @@ impl Identity<'_> {
             now_ms: now,
             new_account_id: Uuid::new_v4(),
             session_token_hash: teeka_crypto::sha256(token.as_bytes()).to_vec(),
+            ip_bucket: self
+                .vault
+                .blind_index(b"client_ip", ip_bucket(client_ip).as_bytes()),
             session_expires_at_ms: now + millis(self.config.session_ttl),
             request_id: request_id.to_owned(),
         };
@@ -251,6 +258,11 @@ impl Identity<'_> {
                 Refusal::Invalid,
                 OTP_TXN_INVALID,
                 "Unknown or already used transaction; ask for a new OTP",
+            )),
+            OtpConfirmOutcome::TooManyFailuresFromHere => Err(AppError::refused(
+                Refusal::TooMany,
+                OTP_IP_FAILURE_LIMIT,
+                "Too many wrong OTPs from this network; try again later",
             )),
             OtpConfirmOutcome::TooManyFailures => Err(AppError::refused(
                 Refusal::TooMany,
@@ -367,15 +379,16 @@ impl Identity<'_> {
             "the beneficiary's mobile holder viewed their registrations",
             request_id,
         );
-        let rows = self
-            .store
-            .read_beneficiaries(grant.account_id(), &event)
-            .await?;
-        let mobile_masked = match self.store.account_mobile_sealed(grant.account_id()).await? {
+        let owner = grant.account_id();
+        let (rows, mobile_sealed) = self.store.read_beneficiaries(owner, &event).await?;
+        let mobile_masked = match mobile_sealed {
             Some(sealed) => {
-                let raw = self
-                    .vault
-                    .open(grant, &sealed, SealedColumn::AccountMobile.context())?;
+                let raw = self.vault.open(
+                    grant,
+                    owner,
+                    &sealed,
+                    SealedColumn::AccountMobile.context(),
+                )?;
                 let mobile: Mobile = String::from_utf8_lossy(&raw).parse()?;
                 mobile.masked()
             }
@@ -385,6 +398,7 @@ impl Identity<'_> {
             .map(|row| {
                 let name = self.vault.open(
                     grant,
+                    row.account_id,
                     &row.name_sealed,
                     SealedColumn::BeneficiaryName.context(),
                 )?;
@@ -392,6 +406,7 @@ impl Identity<'_> {
                 let kind = PhotoIdType::from_cowin_id(i64::from(row.photo_id_type))?;
                 let number = self.vault.open(
                     grant,
+                    row.account_id,
                     &row.photo_id_sealed,
                     SealedColumn::BeneficiaryPhotoId.context(),
                 )?;

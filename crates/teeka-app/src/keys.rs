@@ -31,6 +31,9 @@ pub async fn rotate(store: &Store, vault: &Vault, batch: i64) -> Result<Rotation
             "keys come from the environment: rotate by supplying a new TEEKA_VAULT_KEYS and restarting".into(),
         ));
     };
+    // Build on the ring as it is on disk now, not as this process last read it: another
+    // rotation may have added a key since.
+    vault.reload()?;
     let ring = vault
         .sealing_ring()
         .with_new_key()

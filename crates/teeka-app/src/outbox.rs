@@ -40,12 +40,12 @@ impl Notifier {
                         .await
                         .map_err(|e| e.to_string())?;
                 }
-                let mut file = tokio::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let mut options = tokio::fs::OpenOptions::new();
+                options.create(true).append(true);
+                // The development log holds mobiles and OTPs in the clear: owner-only.
+                #[cfg(unix)]
+                options.mode(0o600);
+                let mut file = options.open(path).await.map_err(|e| e.to_string())?;
                 let mut line = payload.to_vec();
                 line.push(b'\n');
                 file.write_all(&line).await.map_err(|e| e.to_string())?;
@@ -92,6 +92,11 @@ async fn post_json(uri: &http::Uri, payload: &[u8]) -> Result<(), String> {
     }
 }
 
+/// How long an OTP SMS may wait for delivery (the OTP's own lifetime).
+const OTP_DELIVERY_WINDOW_MS: i64 = 180_000;
+/// The least time a claimed message is left to its claimer.
+const DELIVERY_LEASE: Duration = Duration::from_secs(60);
+
 /// Delay before attempt `n + 1`: 2 s, 4 s, 8 s … capped at 10 minutes.
 pub fn backoff(attempts: i32) -> Duration {
     Duration::from_secs(
@@ -109,8 +114,30 @@ pub async fn deliver_due(
     let now = now_ms();
     let mut delivered = 0;
     for message in store.due_outbox(now, 100).await? {
-        let retry_at =
-            now + i64::try_from(backoff(message.attempts + 1).as_millis()).unwrap_or(i64::MAX);
+        let claimed_at = now_ms();
+        // An OTP is useless after it expires: drop it rather than deliver it late.
+        if message.template == "otp" && claimed_at - message.created_at_ms > OTP_DELIVERY_WINDOW_MS
+        {
+            if store
+                .claim_outbox(message.message_id, message.next_attempt_at_ms, i64::MAX)
+                .await?
+            {
+                store
+                    .mark_outbox_sent(message.message_id, claimed_at)
+                    .await?;
+                tracing::warn!(message_id = %message.message_id, "dropped an OTP SMS that could not be delivered before it expired");
+            }
+            continue;
+        }
+        // The lease covers the slowest delivery (connect 5 s + answer 10 s) with room to spare,
+        // so another process never re-sends a message that is still on its way.
+        let retry_at = claimed_at
+            + i64::try_from(
+                backoff(message.attempts + 1)
+                    .max(DELIVERY_LEASE)
+                    .as_millis(),
+            )
+            .unwrap_or(i64::MAX);
         // Claim first: with several processes, each message goes out once per attempt.
         if !store
             .claim_outbox(message.message_id, message.next_attempt_at_ms, retry_at)
@@ -155,6 +182,12 @@ pub async fn run_worker(store: Store, vault: Arc<Vault>, notifier: Notifier, int
             tracing::warn!(error = %e, "outbox pass failed");
         }
         ticks += 1;
+        // Pick up keys rotated by another process, so new values are sealed under the current one.
+        if ticks.is_multiple_of(120)
+            && let Err(e) = vault.reload()
+        {
+            tracing::warn!(error = %e, "reloading keys failed");
+        }
         if ticks.is_multiple_of(600)
             && let Err(e) = store.prune_rate_events(now_ms() - 2 * 86_400_000).await
         {

@@ -7,7 +7,7 @@ use crate::AppError;
 use crate::access::Grant;
 use std::path::PathBuf;
 use std::sync::RwLock;
-use teeka_crypto::{CryptoError, Keys, MacKey, SealingKeyRing};
+use teeka_crypto::{CryptoError, Keys, SealingKeyRing};
 
 /// Where the keys came from, so that they can be reloaded after a rotation.
 #[derive(Debug, Clone)]
@@ -82,13 +82,18 @@ impl Vault {
         self.read().otp.mac(b"otp", value).to_vec()
     }
 
-    /// Opens a sealed value; needs a grant.
+    /// Opens a sealed value belonging to `owner` (the account it is registered on); needs a
+    /// grant that covers that owner, so a grant for one account cannot open another's data.
     pub fn open(
         &self,
-        _grant: &impl Grant,
+        grant: &impl Grant,
+        owner: uuid::Uuid,
         sealed: &[u8],
         context: &[u8],
     ) -> Result<Vec<u8>, AppError> {
+        if !grant.covers(owner) {
+            return Err(crate::citizen::not_found());
+        }
         self.open_unchecked(sealed, context)
     }
 
@@ -128,11 +133,5 @@ impl Vault {
     /// Where the keys came from.
     pub fn source(&self) -> &KeySource {
         &self.source
-    }
-
-    /// A blind-index key for tests that need to predict indexes.
-    pub fn blind_index_key_hex(&self) -> String {
-        let k: &MacKey = &self.read().blind_index;
-        k.to_hex()
     }
 }

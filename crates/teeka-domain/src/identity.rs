@@ -410,7 +410,10 @@ impl PhotoId {
 
     /// The number with every character but the last four replaced by `X`: `XXXXXXXX1234`.
     pub fn masked(&self) -> String {
-        mask_all_but_last(&self.number, 4, 'X')
+        // Four characters of a 12-digit Aadhaar say little; four of a 6-character card number
+        // say most of it. Show at most a third, and never more than four.
+        let shown = (self.number.chars().count() / 3).min(4);
+        mask_all_but_last(&self.number, shown, 'X')
     }
 }
 
@@ -751,12 +754,13 @@ mod tests {
             let id = PhotoId::parse(kind, raw).unwrap_or_else(|e| panic!("{kind:?} {raw}: {e}"));
             assert_eq!(id.number(), normal, "{kind:?}");
             let masked = id.masked();
-            let tail: String = normal.chars().skip(normal.len() - 4).collect();
+            let shown = (normal.len() / 3).min(4);
+            let tail: String = normal.chars().skip(normal.len() - shown).collect();
             assert_eq!(masked.len(), normal.len());
             assert!(masked.ends_with(&tail), "{masked}");
             assert!(
-                masked[..normal.len() - 4].chars().all(|c| c == 'X'),
-                "{masked}"
+                masked[..normal.len() - shown].chars().all(|c| c == 'X'),
+                "{masked}: at most a third shown"
             );
             for b in bad {
                 let e = PhotoId::parse(kind, b).expect_err(b);

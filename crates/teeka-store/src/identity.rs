@@ -74,6 +74,8 @@ pub struct OtpLimits {
     pub failures_per_day: i64,
     /// Wrong OTPs per transaction before it is void.
     pub wrong_attempts_per_txn: i32,
+    /// Failed confirmations per client IP (or IPv6 /64) per hour, across all mobiles.
+    pub ip_failures_per_hour: i64,
 }
 
 /// A new OTP transaction to record, with its SMS.
@@ -123,6 +125,8 @@ pub struct OtpAttempt {
     pub new_account_id: Uuid,
     /// Hash of the session token to issue.
     pub session_token_hash: Vec<u8>,
+    /// Keyed hash of the client IP (its failure budget spans every mobile).
+    pub ip_bucket: Vec<u8>,
     /// Session expiry (unix ms).
     pub session_expires_at_ms: i64,
     /// For the access event of a new account.
@@ -149,6 +153,8 @@ pub enum OtpConfirmOutcome {
     Invalid,
     /// This mobile has failed too often today.
     TooManyFailures,
+    /// This client IP has failed too often this hour, across mobiles (guessing).
+    TooManyFailuresFromHere,
 }
 
 /// A beneficiary as stored: personal data sealed.
@@ -197,6 +203,9 @@ pub enum RegisterOutcome {
 
 /// Duplicate-ID refusals an account may receive per day before registration is paused for it.
 pub const DUPLICATE_REFUSALS_PER_DAY: i64 = 5;
+
+/// Registrations, deletions and refusals an account may make per day.
+pub const REGISTRY_CHANGES_PER_DAY: i64 = 12;
 
 /// Columns that hold sealed data, for key rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,7 +384,9 @@ macro_rules! identity_store_methods {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get(0)?;
-            let outcome = if last.is_some_and(|at| otp.now_ms - at < limits.resend_cooldown_ms) {
+            // `now_ms` was read before this transaction waited for its lock, so a send committed
+            // meanwhile can look newer than now: treat that as no time elapsed, not negative time.
+            let outcome = if last.is_some_and(|at| (otp.now_ms - at).max(0) < limits.resend_cooldown_ms) {
                 OtpSendOutcome::Cooldown
             } else if Self::count_rate_events(&mut tx, "otp_send", &otp.mobile_index, otp.now_ms - HOUR).await?
                 >= limits.sends_per_hour
@@ -428,24 +439,36 @@ macro_rules! identity_store_methods {
             use $crate::identity::OtpConfirmOutcome;
             use sqlx::Row;
             const DAY: i64 = 86_400_000;
+            const HOUR: i64 = 3_600_000;
             let mut tx = self.begin_write().await?;
+            // Confirmations of one transaction take turns, and every change below is conditional
+            // on the transaction still being open: concurrent confirms cannot both succeed, nor
+            // exceed the wrong-attempt limit, nor revive a used or superseded transaction.
+            Self::lock_bucket(&mut tx, attempt.txn_id.as_bytes()).await?;
+            Self::lock_bucket(&mut tx, &attempt.ip_bucket).await?;
+            if Self::count_rate_events(&mut tx, "otp_fail_ip", &attempt.ip_bucket, attempt.now_ms - HOUR).await?
+                >= limits.ip_failures_per_hour
+            {
+                tx.rollback().await?;
+                return Ok(OtpConfirmOutcome::TooManyFailuresFromHere);
+            }
             let row = sqlx::query(
-                "SELECT mobile_index, mobile_sealed, otp_hash, expires_at, wrong_attempts, state \
+                "SELECT mobile_index, mobile_sealed, otp_hash, expires_at, state \
                  FROM otp_transactions WHERE txn_id = $1",
             )
             .bind(attempt.txn_id)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else {
-                tx.rollback().await?;
+                Self::record_rate_event(&mut tx, "otp_fail_ip", &attempt.ip_bucket, attempt.now_ms).await?;
+                tx.commit().await?;
                 return Ok(OtpConfirmOutcome::Invalid);
             };
             let mobile_index: Vec<u8> = row.try_get(0)?;
             let mobile_sealed: Vec<u8> = row.try_get(1)?;
             let otp_hash: Vec<u8> = row.try_get(2)?;
             let expires_at: i64 = row.try_get(3)?;
-            let wrong: i32 = row.try_get(4)?;
-            let state: String = row.try_get(5)?;
+            let state: String = row.try_get(4)?;
             Self::lock_bucket(&mut tx, &mobile_index).await?;
             if Self::count_rate_events(&mut tx, "otp_fail", &mobile_index, attempt.now_ms - DAY).await?
                 >= limits.failures_per_day
@@ -458,7 +481,7 @@ macro_rules! identity_store_methods {
                 return Ok(OtpConfirmOutcome::Invalid);
             }
             if attempt.now_ms >= expires_at {
-                sqlx::query("UPDATE otp_transactions SET state = 'void' WHERE txn_id = $1")
+                sqlx::query("UPDATE otp_transactions SET state = 'void' WHERE txn_id = $1 AND state = 'open'")
                     .bind(attempt.txn_id)
                     .execute(&mut *tx)
                     .await?;
@@ -466,22 +489,33 @@ macro_rules! identity_store_methods {
                 return Ok(OtpConfirmOutcome::Expired);
             }
             if !$crate::identity::same_bytes(&otp_hash, &attempt.otp_hash) {
-                let wrong = wrong + 1;
-                let void = wrong >= limits.wrong_attempts_per_txn;
-                sqlx::query("UPDATE otp_transactions SET wrong_attempts = $2, state = $3 WHERE txn_id = $1")
-                    .bind(attempt.txn_id)
-                    .bind(wrong)
-                    .bind(if void { "void" } else { "open" })
-                    .execute(&mut *tx)
-                    .await?;
+                let counted = sqlx::query(
+                    "UPDATE otp_transactions SET wrong_attempts = wrong_attempts + 1, \
+                     state = CASE WHEN wrong_attempts + 1 >= $2 THEN 'void' ELSE state END \
+                     WHERE txn_id = $1 AND state = 'open' RETURNING state",
+                )
+                .bind(attempt.txn_id)
+                .bind(limits.wrong_attempts_per_txn)
+                .fetch_optional(&mut *tx)
+                .await?;
                 Self::record_rate_event(&mut tx, "otp_fail", &mobile_index, attempt.now_ms).await?;
+                Self::record_rate_event(&mut tx, "otp_fail_ip", &attempt.ip_bucket, attempt.now_ms).await?;
                 tx.commit().await?;
-                return Ok(if void { OtpConfirmOutcome::Voided } else { OtpConfirmOutcome::Wrong });
+                return Ok(match counted {
+                    Some(r) if r.try_get::<String, _>(0)? == "open" => OtpConfirmOutcome::Wrong,
+                    Some(_) => OtpConfirmOutcome::Voided,
+                    None => OtpConfirmOutcome::Invalid,
+                });
             }
-            sqlx::query("UPDATE otp_transactions SET state = 'used' WHERE txn_id = $1")
+            let used = sqlx::query("UPDATE otp_transactions SET state = 'used' WHERE txn_id = $1 AND state = 'open'")
                 .bind(attempt.txn_id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if used != 1 {
+                tx.rollback().await?;
+                return Ok(OtpConfirmOutcome::Invalid);
+            }
             let existing: Option<uuid::Uuid> = sqlx::query("SELECT account_id FROM accounts WHERE mobile_index = $1")
                 .bind(&mobile_index)
                 .fetch_optional(&mut *tx)
@@ -620,17 +654,28 @@ macro_rules! identity_store_methods {
             // theirs; a few honest mistakes a day are allowed, an enumeration is not.
             const DAY: i64 = 86_400_000;
             let refusals = Self::count_rate_events(&mut tx, "duplicate_id", b.account_id.as_bytes(), b.created_at_ms - DAY).await?;
-            if refusals >= $crate::identity::DUPLICATE_REFUSALS_PER_DAY {
+            // Registering and deleting in a loop would probe IDs through the successes instead:
+            // every change to the registry counts toward a daily allowance too.
+            let changes = Self::count_rate_events(&mut tx, "registry_change", b.account_id.as_bytes(), b.created_at_ms - DAY).await?;
+            if refusals >= $crate::identity::DUPLICATE_REFUSALS_PER_DAY || changes >= $crate::identity::REGISTRY_CHANGES_PER_DAY {
                 tx.rollback().await?;
                 return Ok(RegisterOutcome::TooManyDuplicates);
             }
-            let taken = sqlx::query("SELECT 1 FROM beneficiaries WHERE photo_id_index = $1")
+            let holder: Option<uuid::Uuid> = sqlx::query("SELECT subject_id FROM beneficiaries WHERE photo_id_index = $1")
                 .bind(&b.photo_id_index)
                 .fetch_optional(&mut *tx)
                 .await?
-                .is_some();
-            if taken {
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            Self::record_rate_event(&mut tx, "registry_change", b.account_id.as_bytes(), b.created_at_ms).await?;
+            if let Some(holder) = holder {
                 Self::record_rate_event(&mut tx, "duplicate_id", b.account_id.as_bytes(), b.created_at_ms).await?;
+                // The refusal revealed something about the holder's ID: it goes in their history.
+                let mut e = event.clone();
+                e.action = "beneficiary.duplicate_refused".into();
+                e.purpose = "another mobile tried to register this photo ID".into();
+                e.subject_id = Some(holder);
+                Self::append_access_event(&mut tx, &e).await?;
                 tx.commit().await?;
                 return Ok(RegisterOutcome::DuplicateId);
             }
@@ -676,8 +721,15 @@ macro_rules! identity_store_methods {
             &self,
             account_id: uuid::Uuid,
             event: &$crate::identity::AccessEventRecord,
-        ) -> Result<Vec<$crate::identity::BeneficiaryRow>, $crate::StoreError> {
+        ) -> Result<(Vec<$crate::identity::BeneficiaryRow>, Option<Vec<u8>>), $crate::StoreError> {
+            use sqlx::Row;
             let mut tx = self.begin_write().await?;
+            let mobile: Option<Vec<u8>> = sqlx::query("SELECT mobile_sealed FROM accounts WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
             let rows = sqlx::query(
                 "SELECT reference_id, subject_id, account_id, name_sealed, photo_id_type, photo_id_index, \
                  photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at \
@@ -693,7 +745,7 @@ macro_rules! identity_store_methods {
                 Self::append_access_event(&mut tx, &e).await?;
             }
             tx.commit().await?;
-            Ok(rows)
+            Ok((rows, mobile))
         }
 
         /// Deletes one of an account's beneficiaries with its access event; false when the
@@ -721,6 +773,7 @@ macro_rules! identity_store_methods {
             };
             let mut e = event.clone();
             e.subject_id = Some(subject);
+            Self::record_rate_event(&mut tx, "registry_change", account_id.as_bytes(), event.at_ms).await?;
             Self::append_access_event(&mut tx, &e).await?;
             tx.commit().await?;
             Ok(true)

@@ -265,7 +265,7 @@ impl Store {
         &self,
         account_id: Uuid,
         event: &identity::AccessEventRecord,
-    ) -> Result<Vec<identity::BeneficiaryRow>, StoreError> {
+    ) -> Result<(Vec<identity::BeneficiaryRow>, Option<Vec<u8>>), StoreError> {
         dispatch!(self, s => s.read_beneficiaries(account_id, event).await)
     }
 

@@ -30,6 +30,7 @@ fn generous() -> IdentityConfig {
             ip_sends_per_hour: 1000,
             failures_per_day: 1000,
             wrong_attempts_per_txn: 3,
+            ip_failures_per_hour: 1000,
         },
         ..IdentityConfig::default()
     }
@@ -505,15 +506,14 @@ async fn send_limits_hold_per_mobile_per_ip_and_across_two_processes() {
                 })
             })
             .collect();
-        let mut ok = 0;
+        let mut statuses = Vec::new();
         for t in tasks {
-            if t.await.expect("task") == 200 {
-                ok += 1;
-            }
+            statuses.push(t.await.expect("task"));
         }
+        let ok = statuses.iter().filter(|s| **s == 200).count();
         assert_eq!(
             ok, 5,
-            "{backend:?}: exactly five of twelve concurrent sends pass"
+            "{backend:?}: exactly five of twelve concurrent sends pass: {statuses:?}"
         );
 
         // Ten a day.
@@ -732,6 +732,12 @@ async fn other_peoples_beneficiaries_look_exactly_like_missing_ones() {
         }
         assert_eq!(codes[..3], ["TKABEN0002", "TKABEN0002", "TKABEN0002"], "{backend:?}");
         assert_eq!(codes[5], "TKABEN0004", "{backend:?}: the sixth probe is refused as probing");
+        let events = h.store.access_events(0, 1000).await.expect("events");
+        assert_eq!(
+            events.iter().filter(|e| e.event.action == "beneficiary.duplicate_refused").count(),
+            7,
+            "{backend:?}: each refusal is in the holder's history (Mallory's two and the five probes)"
+        );
         let fresh = h.register(&probe, "Prober", &aadhaar("81234567890")).await;
         assert_eq!(code(&fresh), "TKABEN0004", "{backend:?}: paused for the day, even for a new ID");
 
@@ -864,6 +870,12 @@ async fn keys_rotate_while_serving_and_nothing_is_stored_in_the_clear() {
                     !haystack.contains(&secret),
                     "{backend:?}: {secret:?} found in the raw database"
                 );
+                // pg_dump prints byte columns as hex: look for that spelling too.
+                let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+                assert!(
+                    !haystack.contains(&hex),
+                    "{backend:?}: {secret:?} found hex-encoded in the raw database"
+                );
             }
         }
         // Sanity check that the scan would have found plaintext: master data is stored in the clear.
@@ -958,4 +970,131 @@ async fn a_gateway_outage_delays_sms_but_loses_none() {
         server.abort();
         store.close().await;
     }
+}
+
+#[tokio::test]
+async fn concurrent_confirms_cannot_share_an_otp_or_exceed_three_strikes() {
+    for_each_backend(generous(), |backend, h| async move {
+        let addr = h.app.addr;
+        let fire = |payload: Value, n: usize| async move {
+            let tasks: Vec<_> = (0..n)
+                .map(|_| {
+                    let body = payload.to_string();
+                    tokio::spawn(async move {
+                        teeka_loadgen::request(
+                            addr,
+                            Method::POST,
+                            "/api/v2/auth/public/confirmOTP",
+                            &[("content-type", "application/json")],
+                            Some(body.into()),
+                        )
+                        .await
+                        .expect("request")
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.expect("task"));
+            }
+            out
+        };
+        // Eight simultaneous right answers: exactly one session.
+        let txn = body(&h.send("9900000001").await)["txnId"]
+            .as_str()
+            .expect("txn")
+            .to_owned();
+        let otp = h.last_otp("9900000001").await;
+        let answers = fire(json!({ "otp": sha256_hex(&otp), "txnId": txn }), 8).await;
+        let tokens = answers.iter().filter(|r| r.status == 200).count();
+        assert_eq!(tokens, 1, "{backend:?}: one OTP, one session");
+
+        // Ten simultaneous wrong answers: three are counted, then the transaction is void, and the
+        // right answer afterwards is refused.
+        let txn = body(&h.send("9900000002").await)["txnId"]
+            .as_str()
+            .expect("txn")
+            .to_owned();
+        let otp = h.last_otp("9900000002").await;
+        let wrong = sha256_hex(if otp == "000000" { "111111" } else { "000000" });
+        let answers = fire(json!({ "otp": wrong, "txnId": txn }), 10).await;
+        let codes: Vec<String> = answers.iter().map(code).collect();
+        assert_eq!(
+            codes.iter().filter(|c| *c == "USRAUT0014").count(),
+            2,
+            "{backend:?}: {codes:?}"
+        );
+        assert!(
+            codes.iter().all(|c| c == "USRAUT0014" || c == "TKAOTP0005"),
+            "{backend:?}: {codes:?}"
+        );
+        let late = fire(json!({ "otp": sha256_hex(&otp), "txnId": txn }), 1).await;
+        assert_eq!(code(&late[0]), "TKAOTP0005", "{backend:?}: void stays void");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn guessing_across_numbers_is_limited_per_network_and_errors_echo_nothing() {
+    let identity = IdentityConfig {
+        limits: OtpLimits {
+            ip_failures_per_hour: 5,
+            ..generous().limits
+        },
+        ..generous()
+    };
+    for_each_backend(identity, |backend, h| async move {
+        for n in 0..5 {
+            let txn = body(&h.send(&format!("98000000{n:02}")).await)["txnId"]
+                .as_str()
+                .expect("txn")
+                .to_owned();
+            let r = h
+                .post(
+                    "/api/v2/auth/public/confirmOTP",
+                    json!({ "otp": sha256_hex("999999x"), "txnId": txn }),
+                    None,
+                )
+                .await;
+            assert_eq!(code(&r), "USRAUT0014", "{backend:?}");
+        }
+        let txn = body(&h.send("9800000099").await)["txnId"]
+            .as_str()
+            .expect("txn")
+            .to_owned();
+        let otp = h.last_otp("9800000099").await;
+        let r = h
+            .post(
+                "/api/v2/auth/public/confirmOTP",
+                json!({ "otp": sha256_hex(&otp), "txnId": txn }),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), code(&r)),
+            (429, "TKAOTP0007".into()),
+            "{backend:?}: this network guessed too often"
+        );
+
+        // A number where a string belongs: the error says where, never what.
+        let token = {
+            let h2 = Harness::with_vault(h.store.clone(), generous(), h.vault.clone()).await;
+            h2.login("9800000100").await
+        };
+        let r = h
+            .post(
+                "/api/v2/registration/beneficiary/new",
+                json!({ "name": "A", "birth_year": "1990", "gender_id": 1,
+                "photo_id_type": 1, "photo_id_number": 234567890124_u64, "consent_version": "V1" }),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 400, "{backend:?}");
+        assert!(
+            !r.text().contains("234567890124"),
+            "{backend:?}: {}",
+            r.text()
+        );
+    })
+    .await;
 }

@@ -68,16 +68,6 @@ fn next_request_id() -> String {
     format!("{prefix}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// A client's own request id is kept only if it is short and plain, so that it cannot smuggle
-/// anything into our logs.
-fn acceptable_request_id(v: &HeaderValue) -> bool {
-    let b = v.as_bytes();
-    !b.is_empty()
-        && b.len() <= 64
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
-}
-
 /// Security headers for an API that serves JSON only.
 fn apply_security_headers(response: &mut Response) {
     let h = response.headers_mut();
@@ -111,13 +101,8 @@ fn apply_security_headers(response: &mut Response) {
 /// The outermost layer: id, span, security headers, metrics, and a log line for failures.
 pub async fn observe(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .filter(|v| acceptable_request_id(v))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(next_request_id);
+    // Always ours: request ids go on the access ledger, so a client must not choose them.
+    let request_id = next_request_id();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         request.headers_mut().insert(REQUEST_ID.clone(), v);
     }

@@ -117,6 +117,7 @@ async fn generate(app: &AppState, ip: IpAddr, body: &Bytes) -> Result<Response, 
 
 async fn confirm(
     app: &AppState,
+    ip: IpAddr,
     headers: &HeaderMap,
     body: &Bytes,
     portal: bool,
@@ -135,7 +136,7 @@ async fn confirm(
     // A malformed transaction id is just an unknown one.
     let txn_id: Uuid = txn_id.trim().parse().unwrap_or_else(|_| Uuid::nil());
     let (token, new_account) = identity(app)
-        .confirm_otp(txn_id, &otp, &request_id(headers))
+        .confirm_otp(txn_id, &otp, ip, &request_id(headers))
         .await?;
     Ok(if portal {
         axum::Json(json!({ "token": token, "isNewAccount": if new_account { "Y" } else { "N" } }))
@@ -157,10 +158,11 @@ pub async fn public_generate_otp(
 /// `POST /api/v2/auth/public/confirmOTP {"otp": sha256-hex, "txnId"}` → `{"token"}`
 pub async fn public_confirm_otp(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, CowinError> {
-    confirm(&app, &headers, &body, false).await
+    confirm(&app, ip, &headers, &body, false).await
 }
 
 /// `POST /api/v2/auth/generateMobileOTP {"mobile","secret"?}` → `{"txnId"}` (`secret` is ignored).
@@ -175,10 +177,11 @@ pub async fn portal_generate_otp(
 /// `POST /api/v2/auth/validateMobileOtp {"otp","txnId"}` → `{"token","isNewAccount"}`
 pub async fn portal_validate_otp(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, CowinError> {
-    confirm(&app, &headers, &body, true).await
+    confirm(&app, ip, &headers, &body, true).await
 }
 
 /// `POST /api/v2/auth/logout` (bearer): ends the session.

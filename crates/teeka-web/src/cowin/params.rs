@@ -65,9 +65,19 @@ pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Cowin
         return Err(CowinError::invalid("a JSON body is required"));
     }
     serde_json::from_slice(body).map_err(|e| {
-        // serde's message names the field and position, never more than a few bytes of input.
-        let detail = e.to_string();
-        let detail: String = detail.chars().take(120).collect();
-        CowinError::invalid(format!("Invalid JSON body: {detail}"))
+        // serde's own message can quote the offending value (an ID number, say): say only what
+        // kind of problem and where.
+        let kind = match e.classify() {
+            serde_json::error::Category::Data => "a field has the wrong type or value",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "it is not valid JSON"
+            }
+            serde_json::error::Category::Io => "it could not be read",
+        };
+        CowinError::invalid(format!(
+            "Invalid JSON body: {kind} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
     })
 }
