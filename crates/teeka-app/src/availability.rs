@@ -59,7 +59,8 @@ pub async fn centres_near(store: &Store, lat: f64, long: f64) -> Result<Vec<Cent
     }
     let mut found = Vec::new();
     for delta in [0.1, 0.4, 1.8] {
-        found = store.centres_in_box(lat, long, delta, 5_000).await?;
+        // The store returns the nearest first, so the limit never drops a nearer centre.
+        found = store.centres_in_box(lat, long, delta, 500).await?;
         if found.len() >= NEAREST_CENTRES {
             break;
         }

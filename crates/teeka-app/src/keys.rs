@@ -17,6 +17,32 @@ pub struct RotationReport {
     pub resealed: u64,
 }
 
+/// A lock file held for the length of a rotation, removed when dropped.
+struct RotationLock(std::path::PathBuf);
+
+impl RotationLock {
+    fn take(dir: &std::path::Path) -> Result<Self, AppError> {
+        let path = dir.join("rotate.lock");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|_| {
+                AppError::BadInput(format!(
+                    "another key rotation is running (if none is, remove {})",
+                    path.display()
+                ))
+            })?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for RotationLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// The header every value sealed under `key_id` starts with (format version, key id).
 fn header(key_id: u32) -> Vec<u8> {
     let mut h = vec![1u8];
@@ -31,6 +57,8 @@ pub async fn rotate(store: &Store, vault: &Vault, batch: i64) -> Result<Rotation
             "keys come from the environment: rotate by supplying a new TEEKA_VAULT_KEYS and restarting".into(),
         ));
     };
+    // One rotation at a time: two would each add a different "next" key and one would be lost.
+    let _lock = RotationLock::take(&dir)?;
     // Build on the ring as it is on disk now, not as this process last read it: another
     // rotation may have added a key since.
     vault.reload()?;

@@ -189,9 +189,9 @@ pub async fn run_worker(store: Store, vault: Arc<Vault>, notifier: Notifier, int
             tracing::warn!(error = %e, "reloading keys failed");
         }
         if ticks.is_multiple_of(600)
-            && let Err(e) = store.prune_rate_events(now_ms() - 2 * 86_400_000).await
+            && let Err(e) = store.prune_expired(now_ms() - 2 * 86_400_000).await
         {
-            tracing::warn!(error = %e, "pruning rate events failed");
+            tracing::warn!(error = %e, "pruning expired records failed");
         }
         tokio::time::sleep(interval).await;
     }

@@ -74,7 +74,8 @@ pub(crate) const CENTRES_IN_BOX: &str = concat!(
     "SELECT ",
     centre_columns!(),
     centre_joins!(),
-    " WHERE c.lat BETWEEN $1 AND $2 AND c.long BETWEEN $3 AND $4 ORDER BY c.centre_id LIMIT $5"
+    " WHERE c.lat BETWEEN $1 AND $2 AND c.long BETWEEN $3 AND $4 \
+     ORDER BY (c.lat - $6) * (c.lat - $6) + (c.long - $7) * (c.long - $7) * $8, c.centre_id LIMIT $5"
 );
 
 pub(crate) const INSERT_CENTRE: &str = "INSERT INTO centres (centre_id, centre_name, address, \
@@ -619,6 +620,11 @@ macro_rules! shared_store_methods {
                 .bind(long - delta)
                 .bind(long + delta)
                 .bind(limit)
+                .bind(lat)
+                .bind(long)
+                // A degree of longitude shrinks with latitude: weigh it by cos² so that the
+                // nearest by this measure are (very nearly) the nearest on the ground.
+                .bind(lat.to_radians().cos().powi(2))
                 .fetch_all(self.reader())
                 .await?;
             rows.iter().map(Self::decode_centre).collect()

@@ -865,10 +865,23 @@ macro_rules! identity_store_methods {
             Ok(())
         }
 
-        /// Deletes rate events older than `before_ms` (they no longer count toward any limit).
-        pub async fn prune_rate_events(&self, before_ms: i64) -> Result<u64, $crate::StoreError> {
+        /// Deletes what no longer serves a purpose before `before_ms`: rate events (they count
+        /// toward no limit any more), finished OTP transactions (they hold a sealed mobile) and
+        /// delivered or dropped messages (they hold a sealed mobile and OTP). Keeping less is
+        /// part of keeping it safe.
+        pub async fn prune_expired(&self, before_ms: i64) -> Result<u64, $crate::StoreError> {
             let mut tx = self.begin_write().await?;
-            let n = sqlx::query("DELETE FROM rate_events WHERE at < $1")
+            let mut n = sqlx::query("DELETE FROM rate_events WHERE at < $1")
+                .bind(before_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            n += sqlx::query("DELETE FROM otp_transactions WHERE created_at < $1")
+                .bind(before_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            n += sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
                 .bind(before_ms)
                 .execute(&mut *tx)
                 .await?

@@ -188,7 +188,7 @@ impl Store {
     }
 
     /// Centres whose coordinates fall within `delta` degrees of (`lat`, `long`), at most `limit`
-    /// of them, unsorted: the caller ranks them by distance.
+    /// of them, nearest first (by an equirectangular approximation; the caller refines).
     pub async fn centres_in_box(
         &self,
         lat: f64,
@@ -312,9 +312,9 @@ impl Store {
         dispatch!(self, s => s.mark_outbox_sent(message_id, now_ms).await)
     }
 
-    /// Deletes rate events older than `before_ms`.
-    pub async fn prune_rate_events(&self, before_ms: i64) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.prune_rate_events(before_ms).await)
+    /// Deletes expired rate events, finished OTP transactions and delivered messages.
+    pub async fn prune_expired(&self, before_ms: i64) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.prune_expired(before_ms).await)
     }
 
     /// Sealed values not starting with `prefix`, for key rotation.

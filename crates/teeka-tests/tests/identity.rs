@@ -968,6 +968,23 @@ async fn a_gateway_outage_delays_sms_but_loses_none() {
         assert_eq!(got[0]["template"], "otp");
         assert_eq!(got[0]["otp"].as_str().map(str::len), Some(6));
         server.abort();
+
+        // A day later, nothing of it is kept: no OTP transaction, no delivered message.
+        let pruned = store
+            .prune_expired(teeka_app::clock::now_ms() + 86_400_000)
+            .await
+            .expect("prune");
+        assert!(
+            pruned >= 4,
+            "{backend:?}: the transaction, the message and its two rate events ({pruned})"
+        );
+        assert!(
+            store
+                .due_outbox(i64::MAX, 10)
+                .await
+                .expect("outbox")
+                .is_empty()
+        );
         store.close().await;
     }
 }

@@ -35,6 +35,8 @@ pub struct Inner {
     /// district's answer is known to be empty without asking the database or filling the cache.
     pub known_districts:
         std::sync::RwLock<Option<std::collections::HashSet<teeka_domain::DistrictId>>>,
+    /// The last readiness check: when, and whether the database answered.
+    pub last_readiness: std::sync::Mutex<Option<(Instant, bool)>>,
     /// Seals and opens personal data.
     pub vault: Arc<Vault>,
     /// OTP, session and registry settings.
@@ -101,6 +103,7 @@ impl AppState {
             metrics: metrics_handle(),
             public_cache_control,
             known_districts: std::sync::RwLock::new(None),
+            last_readiness: std::sync::Mutex::new(None),
             vault,
             identity,
         });

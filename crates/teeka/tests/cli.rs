@@ -83,13 +83,18 @@ impl Server {
         get(self.addr, path).await
     }
 
-    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    fn terminate(self) -> (std::process::ExitStatus, Vec<String>) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill runs");
         assert!(sent.success());
+        self.wait_for_exit()
+    }
+
+    /// Waits for the process to exit on its own (after a signal sent elsewhere).
+    fn wait_for_exit(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let status = self.child.wait().expect("server exits");
         std::thread::sleep(Duration::from_millis(100));
         let log = self.log.lock().expect("log").clone();
@@ -553,6 +558,21 @@ fn keys_rotate_adds_a_key_and_keeps_files_private() {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stdout(&out).contains(expected), "{}", stdout(&out));
     }
+    std::fs::write(dir.path().join("keys/rotate.lock"), b"").expect("lock");
+    let blocked = Command::new(TEEKA)
+        .args(["keys", "rotate", "--data-dir", &data])
+        .output()
+        .expect("runs");
+    assert!(
+        !blocked.status.success(),
+        "a second rotation waits its turn"
+    );
+    assert!(
+        stderr(&blocked).contains("another key rotation is running"),
+        "{}",
+        stderr(&blocked)
+    );
+    std::fs::remove_file(dir.path().join("keys/rotate.lock")).expect("unlock");
     let vault: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("keys/vault.json")).expect("vault"),
     )
@@ -574,4 +594,48 @@ fn keys_rotate_adds_a_key_and_keeps_files_private() {
             assert_eq!(mode & 0o777, 0o600, "{file}");
         }
     }
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::start(&db, dir.path(), None);
+    let body = br#"{"mobile":"9876543210"}"#;
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v2/auth/public/generateOTP HTTP/1.1\r\nHost: teeka\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&body[..5]).await.expect("half the body");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The request is half-way through its body when the signal arrives.
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream
+        .write_all(&body[5..])
+        .await
+        .expect("rest of the body");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "the request in flight was answered: {answer}"
+    );
+    assert!(answer.contains("txnId"), "{answer}");
+    let (status, log) = server.wait_for_exit();
+    assert!(status.success(), "{status:?}");
+    assert!(log.iter().any(|l| l.contains("stopped cleanly")), "{log:?}");
 }
