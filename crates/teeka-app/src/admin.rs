@@ -161,6 +161,16 @@ fn parse_fees(text: &str) -> Result<Vec<VaccineFee>, AppError> {
         .collect()
 }
 
+/// The vaccines master data knows.
+async fn known_vaccines(store: &Store) -> Result<HashSet<VaccineName>, AppError> {
+    Ok(store
+        .list_vaccines()
+        .await?
+        .into_iter()
+        .map(|v| v.name)
+        .collect())
+}
+
 /// Facility administration.
 pub struct Facilities<'a> {
     store: &'a Store,
@@ -242,19 +252,9 @@ impl<'a> Facilities<'a> {
         Ok(centre)
     }
 
-    async fn known_vaccines(&self) -> Result<HashSet<VaccineName>, AppError> {
-        Ok(self
-            .store
-            .list_vaccines()
-            .await?
-            .into_iter()
-            .map(|v| v.name)
-            .collect())
-    }
-
     /// Adds one facility; allocates the next id when none is given. Returns the id.
     pub async fn add(&self, input: &FacilityInput) -> Result<CentreId, AppError> {
-        let known = self.known_vaccines().await?;
+        let known = known_vaccines(self.store).await?;
         let centre = self.to_centre(input, &known).await?;
         match input.center_id {
             Some(id) if id > 0 => {
@@ -270,7 +270,7 @@ impl<'a> Facilities<'a> {
 
     /// Imports facilities, all or none; every record needs its `center_id`.
     pub async fn import(&self, inputs: &[FacilityInput]) -> Result<usize, AppError> {
-        let known = self.known_vaccines().await?;
+        let known = known_vaccines(self.store).await?;
         let mut centres = Vec::with_capacity(inputs.len());
         let mut seen = HashSet::new();
         for (i, input) in inputs.iter().enumerate() {
@@ -383,19 +383,9 @@ impl<'a> Sessions<'a> {
         Ok(plan)
     }
 
-    async fn known_vaccines(&self) -> Result<HashSet<VaccineName>, AppError> {
-        Ok(self
-            .store
-            .list_vaccines()
-            .await?
-            .into_iter()
-            .map(|v| v.name)
-            .collect())
-    }
-
     /// Adds one session plan; returns its new id.
     pub async fn add(&self, input: &SessionInput, today: CowinDate) -> Result<Uuid, AppError> {
-        let known = self.known_vaccines().await?;
+        let known = known_vaccines(self.store).await?;
         let plan = self.to_plan(input, today, &known).await?;
         self.store
             .insert_sessions(std::slice::from_ref(&plan))
@@ -409,7 +399,7 @@ impl<'a> Sessions<'a> {
         inputs: &[SessionInput],
         today: CowinDate,
     ) -> Result<Vec<Uuid>, AppError> {
-        let known = self.known_vaccines().await?;
+        let known = known_vaccines(self.store).await?;
         let mut plans = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
             plans.push(

@@ -1,7 +1,6 @@
 //! CoWIN's calendar date, written `DD-MM-YYYY` on the wire.
 
 use crate::DomainError;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 use time::{Date, Month};
@@ -65,18 +64,7 @@ impl fmt::Display for CowinDate {
     }
 }
 
-impl Serialize for CowinDate {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for CowinDate {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(CowinDate);
 
 #[cfg(test)]
 mod tests {

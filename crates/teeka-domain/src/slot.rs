@@ -1,7 +1,6 @@
 //! A slot band within a session's day, written `09:00AM-11:00AM` as CoWIN did.
 
 use crate::DomainError;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
@@ -94,18 +93,7 @@ impl fmt::Display for SlotBand {
     }
 }
 
-impl Serialize for SlotBand {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for SlotBand {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(SlotBand);
 
 #[cfg(test)]
 mod tests {

@@ -164,49 +164,63 @@ fn district_of(scope: &SessionScope) -> Option<DistrictId> {
     }
 }
 
-async fn calendar(
-    app: AppState,
-    raw: Option<String>,
-    which: ScopeParam,
-) -> Result<Response, CowinError> {
-    let params = Params::parse(raw.as_deref())?;
-    let scope = scope(&params, which)?;
-    let date: CowinDate = params.required("date")?;
-    let vaccine: Option<VaccineName> = params.optional("vaccine")?;
-    if let Some(empty) = known_empty(&app, &scope, b"{\"centers\":[]}") {
-        return Ok(empty);
-    }
-    let store = app.store.clone();
-    let key = PublicKey::Calendar(scope.clone(), date, vaccine.clone());
-    let depends_on = district_of(&scope);
-    let answer = cached_or_fresh(&app, key, date, depends_on, || async move {
-        let rows =
-            availability::sessions(&store, scope, date, availability::CALENDAR_DAYS, vaccine)
-                .await?;
-        to_json(&CalendarOut::new(&rows))
-    })
-    .await?;
-    Ok(json_answer(&app, answer))
+/// The two kinds of session answer: a week grouped by centre, or one day flat.
+#[derive(Clone, Copy)]
+enum SessionsShape {
+    Calendar,
+    Find,
 }
 
-async fn find(
+impl SessionsShape {
+    fn days(self) -> i64 {
+        match self {
+            SessionsShape::Calendar => availability::CALENDAR_DAYS,
+            SessionsShape::Find => 1,
+        }
+    }
+
+    fn empty(self) -> &'static [u8] {
+        match self {
+            SessionsShape::Calendar => b"{\"centers\":[]}",
+            SessionsShape::Find => b"{\"sessions\":[]}",
+        }
+    }
+
+    fn key(self, scope: SessionScope, date: CowinDate, vaccine: Option<VaccineName>) -> PublicKey {
+        match self {
+            SessionsShape::Calendar => PublicKey::Calendar(scope, date, vaccine),
+            SessionsShape::Find => PublicKey::Find(scope, date, vaccine),
+        }
+    }
+
+    fn render(self, rows: &[teeka_store::CentreSessions]) -> Result<Bytes, CowinError> {
+        match self {
+            SessionsShape::Calendar => to_json(&CalendarOut::new(rows)),
+            SessionsShape::Find => to_json(&FindOut::new(rows)),
+        }
+    }
+}
+
+/// `calendarBy*` and `findBy*`: parse, answer unknown districts at once, else cache or compute.
+async fn sessions(
     app: AppState,
     raw: Option<String>,
     which: ScopeParam,
+    shape: SessionsShape,
 ) -> Result<Response, CowinError> {
     let params = Params::parse(raw.as_deref())?;
     let scope = scope(&params, which)?;
     let date: CowinDate = params.required("date")?;
     let vaccine: Option<VaccineName> = params.optional("vaccine")?;
-    if let Some(empty) = known_empty(&app, &scope, b"{\"sessions\":[]}") {
+    if let Some(empty) = known_empty(&app, &scope, shape.empty()) {
         return Ok(empty);
     }
     let store = app.store.clone();
-    let key = PublicKey::Find(scope.clone(), date, vaccine.clone());
+    let key = shape.key(scope.clone(), date, vaccine.clone());
     let depends_on = district_of(&scope);
     let answer = cached_or_fresh(&app, key, date, depends_on, || async move {
-        let rows = availability::sessions(&store, scope, date, 1, vaccine).await?;
-        to_json(&FindOut::new(&rows))
+        let rows = availability::sessions(&store, scope, date, shape.days(), vaccine).await?;
+        shape.render(&rows)
     })
     .await?;
     Ok(json_answer(&app, answer))
@@ -217,7 +231,7 @@ pub async fn calendar_by_district(
     State(app): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, CowinError> {
-    calendar(app, q, ScopeParam::District).await
+    sessions(app, q, ScopeParam::District, SessionsShape::Calendar).await
 }
 
 /// `GET /api/v2/appointment/sessions/public/calendarByPin?pincode=&date=[&vaccine=]`
@@ -225,7 +239,7 @@ pub async fn calendar_by_pin(
     State(app): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, CowinError> {
-    calendar(app, q, ScopeParam::Pincode).await
+    sessions(app, q, ScopeParam::Pincode, SessionsShape::Calendar).await
 }
 
 /// `GET /api/v2/appointment/sessions/public/findByDistrict?district_id=&date=[&vaccine=]`
@@ -233,7 +247,7 @@ pub async fn find_by_district(
     State(app): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, CowinError> {
-    find(app, q, ScopeParam::District).await
+    sessions(app, q, ScopeParam::District, SessionsShape::Find).await
 }
 
 /// `GET /api/v2/appointment/sessions/public/findByPin?pincode=&date=[&vaccine=]`
@@ -241,7 +255,7 @@ pub async fn find_by_pin(
     State(app): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, CowinError> {
-    find(app, q, ScopeParam::Pincode).await
+    sessions(app, q, ScopeParam::Pincode, SessionsShape::Find).await
 }
 
 /// `GET /api/v2/appointment/sessions/public/calendarByCenter?center_id=&date=[&vaccine=]`:
