@@ -444,14 +444,9 @@ macro_rules! identity_store_methods {
             // Confirmations of one transaction take turns, and every change below is conditional
             // on the transaction still being open: concurrent confirms cannot both succeed, nor
             // exceed the wrong-attempt limit, nor revive a used or superseded transaction.
+            // Lock order everywhere: transaction, then mobile, then IP (sends take mobile then IP),
+            // so no two operations can each hold what the other waits for.
             Self::lock_bucket(&mut tx, attempt.txn_id.as_bytes()).await?;
-            Self::lock_bucket(&mut tx, &attempt.ip_bucket).await?;
-            if Self::count_rate_events(&mut tx, "otp_fail_ip", &attempt.ip_bucket, attempt.now_ms - HOUR).await?
-                >= limits.ip_failures_per_hour
-            {
-                tx.rollback().await?;
-                return Ok(OtpConfirmOutcome::TooManyFailuresFromHere);
-            }
             let row = sqlx::query(
                 "SELECT mobile_index, mobile_sealed, otp_hash, expires_at, state \
                  FROM otp_transactions WHERE txn_id = $1",
@@ -460,6 +455,13 @@ macro_rules! identity_store_methods {
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else {
+                Self::lock_bucket(&mut tx, &attempt.ip_bucket).await?;
+                let ip_failures =
+                    Self::count_rate_events(&mut tx, "otp_fail_ip", &attempt.ip_bucket, attempt.now_ms - HOUR).await?;
+                if ip_failures >= limits.ip_failures_per_hour {
+                    tx.rollback().await?;
+                    return Ok(OtpConfirmOutcome::TooManyFailuresFromHere);
+                }
                 Self::record_rate_event(&mut tx, "otp_fail_ip", &attempt.ip_bucket, attempt.now_ms).await?;
                 tx.commit().await?;
                 return Ok(OtpConfirmOutcome::Invalid);
@@ -470,6 +472,13 @@ macro_rules! identity_store_methods {
             let expires_at: i64 = row.try_get(3)?;
             let state: String = row.try_get(4)?;
             Self::lock_bucket(&mut tx, &mobile_index).await?;
+            Self::lock_bucket(&mut tx, &attempt.ip_bucket).await?;
+            if Self::count_rate_events(&mut tx, "otp_fail_ip", &attempt.ip_bucket, attempt.now_ms - HOUR).await?
+                >= limits.ip_failures_per_hour
+            {
+                tx.rollback().await?;
+                return Ok(OtpConfirmOutcome::TooManyFailuresFromHere);
+            }
             if Self::count_rate_events(&mut tx, "otp_fail", &mobile_index, attempt.now_ms - DAY).await?
                 >= limits.failures_per_day
             {
