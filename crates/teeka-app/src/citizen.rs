@@ -153,13 +153,17 @@ impl Identity<'_> {
             "text": otp_text(&otp),
             "otp": otp,
         });
+        let message_id = Uuid::new_v4();
+        let mobile_index = self
+            .vault
+            .blind_index(b"mobile", mobile.as_str().as_bytes());
         let sms = OutboxMessage {
-            message_id: Uuid::new_v4(),
+            message_id,
             channel: "sms".into(),
             template: "otp".into(),
             payload_sealed: self.vault.seal(
                 payload.to_string().as_bytes(),
-                SealedColumn::OutboxPayload.context(),
+                &SealedColumn::OutboxPayload.bound_to(message_id.as_bytes()),
             )?,
             attempts: 0,
             next_attempt_at_ms: now,
@@ -167,13 +171,11 @@ impl Identity<'_> {
         };
         let new = NewOtp {
             txn_id,
-            mobile_index: self
-                .vault
-                .blind_index(b"mobile", mobile.as_str().as_bytes()),
             mobile_sealed: self.vault.seal(
                 mobile.as_str().as_bytes(),
-                SealedColumn::AccountMobile.context(),
+                &SealedColumn::AccountMobile.bound_to(&mobile_index),
             )?,
+            mobile_index,
             otp_hash: otp_hash(self.vault, txn_id, &teeka_crypto::sha256_hex(&otp)),
             ip_bucket: self
                 .vault
@@ -300,18 +302,20 @@ impl Identity<'_> {
         let photo_id_index = self
             .vault
             .blind_index(b"photo_id", photo_id.number().as_bytes());
+        // Sealed values are bound to their person: copied onto someone else's row, they do not open.
+        let subject_id = Uuid::new_v4();
         let name_sealed = self.vault.seal(
             name.as_str().as_bytes(),
-            SealedColumn::BeneficiaryName.context(),
+            &SealedColumn::BeneficiaryName.bound_to(subject_id.as_bytes()),
         )?;
         let photo_id_sealed = self.vault.seal(
             photo_id.number().as_bytes(),
-            SealedColumn::BeneficiaryPhotoId.context(),
+            &SealedColumn::BeneficiaryPhotoId.bound_to(subject_id.as_bytes()),
         )?;
         for _ in 0..5 {
             let row = BeneficiaryRow {
                 reference_id: new_reference_id()?,
-                subject_id: Uuid::new_v4(),
+                subject_id,
                 account_id: grant.account_id(),
                 name_sealed: name_sealed.clone(),
                 photo_id_type: i32::from(kind.cowin_id()),
@@ -382,12 +386,12 @@ impl Identity<'_> {
         let owner = grant.account_id();
         let (rows, mobile_sealed) = self.store.read_beneficiaries(owner, &event).await?;
         let mobile_masked = match mobile_sealed {
-            Some(sealed) => {
+            Some((sealed, mobile_index)) => {
                 let raw = self.vault.open(
                     grant,
                     owner,
                     &sealed,
-                    SealedColumn::AccountMobile.context(),
+                    &SealedColumn::AccountMobile.bound_to(&mobile_index),
                 )?;
                 let mobile: Mobile = String::from_utf8_lossy(&raw).parse()?;
                 mobile.masked()
@@ -400,7 +404,7 @@ impl Identity<'_> {
                     grant,
                     row.account_id,
                     &row.name_sealed,
-                    SealedColumn::BeneficiaryName.context(),
+                    &SealedColumn::BeneficiaryName.bound_to(row.subject_id.as_bytes()),
                 )?;
                 let name: PersonName = String::from_utf8_lossy(&name).parse()?;
                 let kind = PhotoIdType::from_cowin_id(i64::from(row.photo_id_type))?;
@@ -408,7 +412,7 @@ impl Identity<'_> {
                     grant,
                     row.account_id,
                     &row.photo_id_sealed,
-                    SealedColumn::BeneficiaryPhotoId.context(),
+                    &SealedColumn::BeneficiaryPhotoId.bound_to(row.subject_id.as_bytes()),
                 )?;
                 let photo_id = PhotoId::parse(kind, &String::from_utf8_lossy(&number))?;
                 Ok(BeneficiaryView {

@@ -94,12 +94,16 @@ pub async fn reseal_all(
                 break;
             }
             let mut progressed = false;
-            for (key, old) in rows {
-                let plain = vault.open_unchecked(&old, column.context())?;
+            for found in rows {
+                let aad = column.bound_to(&found.owner);
+                let plain = vault.open_unchecked(&found.sealed, &aad)?;
                 let new = ring
-                    .seal(&plain, column.context())
+                    .seal(&plain, &aad)
                     .map_err(|e| AppError::Crypto(e.to_string()))?;
-                if store.replace_sealed(column, &key, &old, &new).await? {
+                if store
+                    .replace_sealed(column, &found.key, &found.sealed, &new)
+                    .await?
+                {
                     resealed += 1;
                     progressed = true;
                 }

@@ -167,7 +167,7 @@ async fn deliver_one(
     let payload = vault
         .open_unchecked(
             &message.payload_sealed,
-            SealedColumn::OutboxPayload.context(),
+            &SealedColumn::OutboxPayload.bound_to(message.message_id.as_bytes()),
         )
         .map_err(|e| e.to_string())?;
     notifier.deliver(&payload).await

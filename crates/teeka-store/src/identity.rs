@@ -232,14 +232,20 @@ impl SealedColumn {
         SealedColumn::OutboxPayload,
     ];
 
-    /// The associated-data context the app seals this column's values under.
-    pub fn context(self) -> &'static [u8] {
-        match self {
+    /// The associated data a value of this column is sealed under: the column and its owner (the
+    /// mobile's blind index, the beneficiary's subject id, the message id). A sealed value copied to
+    /// another column or another person's row does not open.
+    pub fn bound_to(self, owner: &[u8]) -> Vec<u8> {
+        let column: &[u8] = match self {
             SealedColumn::AccountMobile | SealedColumn::OtpMobile => b"mobile",
             SealedColumn::BeneficiaryName => b"beneficiary.name",
             SealedColumn::BeneficiaryPhotoId => b"beneficiary.photo_id",
             SealedColumn::OutboxPayload => b"outbox.payload",
-        }
+        };
+        let mut aad = column.to_vec();
+        aad.push(0);
+        aad.extend_from_slice(owner);
+        aad
     }
 
     /// (select rows whose value does not start with `$1` (length `$3`), at most `$2`;
@@ -247,32 +253,43 @@ impl SealedColumn {
     pub(crate) fn sql(self) -> (&'static str, &'static str, bool) {
         match self {
             SealedColumn::AccountMobile => (
-                "SELECT account_id, mobile_sealed FROM accounts WHERE substr(mobile_sealed, 1, $3) <> $1 LIMIT $2",
+                "SELECT account_id, mobile_sealed, mobile_index FROM accounts WHERE substr(mobile_sealed, 1, $3) <> $1 LIMIT $2",
                 "UPDATE accounts SET mobile_sealed = $3 WHERE account_id = $1 AND mobile_sealed = $2",
                 true,
             ),
             SealedColumn::OtpMobile => (
-                "SELECT txn_id, mobile_sealed FROM otp_transactions WHERE substr(mobile_sealed, 1, $3) <> $1 LIMIT $2",
+                "SELECT txn_id, mobile_sealed, mobile_index FROM otp_transactions WHERE substr(mobile_sealed, 1, $3) <> $1 LIMIT $2",
                 "UPDATE otp_transactions SET mobile_sealed = $3 WHERE txn_id = $1 AND mobile_sealed = $2",
                 true,
             ),
             SealedColumn::BeneficiaryName => (
-                "SELECT reference_id, name_sealed FROM beneficiaries WHERE substr(name_sealed, 1, $3) <> $1 LIMIT $2",
+                "SELECT reference_id, name_sealed, subject_id FROM beneficiaries WHERE substr(name_sealed, 1, $3) <> $1 LIMIT $2",
                 "UPDATE beneficiaries SET name_sealed = $3 WHERE reference_id = $1 AND name_sealed = $2",
                 false,
             ),
             SealedColumn::BeneficiaryPhotoId => (
-                "SELECT reference_id, photo_id_sealed FROM beneficiaries WHERE substr(photo_id_sealed, 1, $3) <> $1 LIMIT $2",
+                "SELECT reference_id, photo_id_sealed, subject_id FROM beneficiaries WHERE substr(photo_id_sealed, 1, $3) <> $1 LIMIT $2",
                 "UPDATE beneficiaries SET photo_id_sealed = $3 WHERE reference_id = $1 AND photo_id_sealed = $2",
                 false,
             ),
             SealedColumn::OutboxPayload => (
-                "SELECT message_id, payload_sealed FROM outbox WHERE substr(payload_sealed, 1, $3) <> $1 LIMIT $2",
+                "SELECT message_id, payload_sealed, message_id FROM outbox WHERE substr(payload_sealed, 1, $3) <> $1 LIMIT $2",
                 "UPDATE outbox SET payload_sealed = $3 WHERE message_id = $1 AND payload_sealed = $2",
                 true,
             ),
         }
     }
+}
+
+/// A sealed value found for re-sealing: its row, the value, and the owner it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedValue {
+    /// The row.
+    pub key: RowKey,
+    /// The sealed bytes.
+    pub sealed: Vec<u8>,
+    /// What the value is bound to (see [`SealedColumn::bound_to`]).
+    pub owner: Vec<u8>,
 }
 
 /// A row's key in a sealed column's table.
@@ -730,15 +747,16 @@ macro_rules! identity_store_methods {
             &self,
             account_id: uuid::Uuid,
             event: &$crate::identity::AccessEventRecord,
-        ) -> Result<(Vec<$crate::identity::BeneficiaryRow>, Option<Vec<u8>>), $crate::StoreError> {
+        ) -> Result<(Vec<$crate::identity::BeneficiaryRow>, Option<(Vec<u8>, Vec<u8>)>), $crate::StoreError> {
             use sqlx::Row;
             let mut tx = self.begin_write().await?;
-            let mobile: Option<Vec<u8>> = sqlx::query("SELECT mobile_sealed FROM accounts WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
+            let mobile: Option<(Vec<u8>, Vec<u8>)> =
+                sqlx::query("SELECT mobile_sealed, mobile_index FROM accounts WHERE account_id = $1")
+                    .bind(account_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                    .transpose()?;
             let rows = sqlx::query(
                 "SELECT reference_id, subject_id, account_id, name_sealed, photo_id_type, photo_id_index, \
                  photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at \
@@ -906,7 +924,7 @@ macro_rules! identity_store_methods {
             column: $crate::identity::SealedColumn,
             prefix: &[u8],
             limit: i64,
-        ) -> Result<Vec<($crate::identity::RowKey, Vec<u8>)>, $crate::StoreError> {
+        ) -> Result<Vec<$crate::identity::SealedValue>, $crate::StoreError> {
             use sqlx::Row;
             let (select, _, uuid_key) = column.sql();
             let rows = sqlx::query(select)
@@ -922,7 +940,13 @@ macro_rules! identity_store_methods {
                     } else {
                         $crate::identity::RowKey::Text(r.try_get(0)?)
                     };
-                    Ok((key, r.try_get(1)?))
+                    let owner = match column {
+                        $crate::identity::SealedColumn::AccountMobile | $crate::identity::SealedColumn::OtpMobile => {
+                            r.try_get::<Vec<u8>, _>(2)?
+                        }
+                        _ => r.try_get::<uuid::Uuid, _>(2)?.as_bytes().to_vec(),
+                    };
+                    Ok($crate::identity::SealedValue { key, sealed: r.try_get(1)?, owner })
                 })
                 .collect()
         }

@@ -265,7 +265,7 @@ impl Store {
         &self,
         account_id: Uuid,
         event: &identity::AccessEventRecord,
-    ) -> Result<(Vec<identity::BeneficiaryRow>, Option<Vec<u8>>), StoreError> {
+    ) -> Result<(Vec<identity::BeneficiaryRow>, Option<(Vec<u8>, Vec<u8>)>), StoreError> {
         dispatch!(self, s => s.read_beneficiaries(account_id, event).await)
     }
 
@@ -323,7 +323,7 @@ impl Store {
         column: identity::SealedColumn,
         prefix: &[u8],
         limit: i64,
-    ) -> Result<Vec<(identity::RowKey, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<identity::SealedValue>, StoreError> {
         dispatch!(self, s => s.sealed_not_prefixed(column, prefix, limit).await)
     }
 

@@ -1155,3 +1155,58 @@ async fn guessing_across_numbers_is_limited_per_network_and_errors_echo_nothing(
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_sealed_value_moved_to_another_persons_row_does_not_open() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let h = Harness::new(store.clone(), generous()).await;
+        let asha = h.login("9990000001").await;
+        let ravi = h.login("9990000002").await;
+        assert_eq!(
+            h.register(&asha, "Asha Kulkarni", &aadhaar("24681357913"))
+                .await
+                .status,
+            200
+        );
+        let r = h
+            .register(&ravi, "Ravi Shankar", &aadhaar("35792468013"))
+            .await;
+        let ravis = body(&r)["beneficiary_reference_id"]
+            .as_str()
+            .expect("ref")
+            .to_owned();
+        // Someone with write access to the database copies Ravi's sealed name onto Asha's row.
+        teeka_tests::raw_execute(
+            &db,
+            &format!(
+                "UPDATE beneficiaries SET name_sealed = (SELECT name_sealed FROM beneficiaries WHERE reference_id = '{ravis}') \
+                 WHERE reference_id <> '{ravis}'"
+            ),
+        )
+        .await;
+        let r = h
+            .get("/api/v2/appointment/beneficiaries", Some(&asha))
+            .await;
+        assert_eq!(
+            r.status.as_u16(),
+            500,
+            "{backend:?}: tampering is detected, not served: {}",
+            r.text()
+        );
+        assert!(
+            !r.text().contains("R***") && !r.text().contains("Ravi"),
+            "{backend:?}"
+        );
+        assert_eq!(
+            body(
+                &h.get("/api/v2/appointment/beneficiaries", Some(&ravi))
+                    .await
+            )["beneficiaries"][0]["name"],
+            "R***",
+            "{backend:?}: the untouched row still reads"
+        );
+        store.close().await;
+    }
+}
