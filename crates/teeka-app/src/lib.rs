@@ -6,6 +6,7 @@
 pub mod access;
 pub mod admin;
 pub mod availability;
+pub mod booking;
 pub mod citizen;
 pub mod clock;
 pub mod demo;

@@ -5,6 +5,7 @@
 //! Nothing above this crate sees SQL; nothing in it knows HTTP.
 #![forbid(unsafe_code)]
 
+pub mod booking;
 mod common;
 mod error;
 pub mod identity;
@@ -336,6 +337,39 @@ impl Store {
         new: &[u8],
     ) -> Result<bool, StoreError> {
         dispatch!(self, s => s.replace_sealed(column, key, old, new).await)
+    }
+
+    /// Books people into a session, all or none.
+    pub async fn book(
+        &self,
+        b: &booking::NewBooking,
+        event: &identity::AccessEventRecord,
+    ) -> Result<booking::BookingOutcome, StoreError> {
+        dispatch!(self, s => s.book(b, event).await)
+    }
+
+    /// Cancels people's places on an appointment, giving capacity back.
+    pub async fn cancel_booking(
+        &self,
+        account_id: Uuid,
+        appointment_id: Uuid,
+        reference_ids: &[String],
+        event: &identity::AccessEventRecord,
+    ) -> Result<u32, StoreError> {
+        dispatch!(self, s => s.cancel_booking(account_id, appointment_id, reference_ids, event).await)
+    }
+
+    /// Doses recorded for these people.
+    pub async fn recorded_doses(
+        &self,
+        subjects: &[Uuid],
+    ) -> Result<Vec<booking::RecordedDose>, StoreError> {
+        dispatch!(self, s => s.recorded_doses(subjects).await)
+    }
+
+    /// Records a dose.
+    pub async fn record_dose(&self, dose: &booking::RecordedDose) -> Result<(), StoreError> {
+        dispatch!(self, s => s.record_dose(dose).await)
     }
 
     /// How many rows the main tables hold.

@@ -2,6 +2,7 @@
 //! single writer gives serialisation for free, this backend takes explicit locks.
 
 use crate::StoreError;
+use crate::booking::booking_store_methods;
 use crate::common::shared_store_methods;
 use crate::identity::identity_store_methods;
 use crate::migrate::Migration;
@@ -39,6 +40,11 @@ impl PgStore {
             version: 3,
             name: "identity",
             sql: include_str!("../migrations/postgres/0003_identity.sql"),
+        },
+        Migration {
+            version: 4,
+            name: "booking",
+            sql: include_str!("../migrations/postgres/0004_booking.sql"),
         },
     ];
 
@@ -112,4 +118,5 @@ impl PgStore {
 
     shared_store_methods!(Postgres);
     identity_store_methods!(Postgres);
+    booking_store_methods!(Postgres);
 }

@@ -3,6 +3,7 @@
 //! lock up front instead of failing on upgrade.
 
 use crate::StoreError;
+use crate::booking::booking_store_methods;
 use crate::common::shared_store_methods;
 use crate::identity::identity_store_methods;
 use crate::migrate::Migration;
@@ -36,6 +37,11 @@ impl SqliteStore {
             version: 3,
             name: "identity",
             sql: include_str!("../migrations/sqlite/0003_identity.sql"),
+        },
+        Migration {
+            version: 4,
+            name: "booking",
+            sql: include_str!("../migrations/sqlite/0004_booking.sql"),
         },
     ];
 
@@ -104,4 +110,5 @@ impl SqliteStore {
 
     shared_store_methods!(Sqlite);
     identity_store_methods!(Sqlite);
+    booking_store_methods!(Sqlite);
 }

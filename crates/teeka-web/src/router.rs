@@ -1,6 +1,6 @@
 //! The whole router: which audience reaches which routes, and the layers around them.
 
-use crate::cowin::{citizen, public};
+use crate::cowin::{booking, citizen, public};
 use crate::error::{ApiError, CowinError, INTERNAL, NO_SUCH_ROUTE};
 use crate::middleware::{label_route, limit_public, observe};
 use crate::ops;
@@ -78,6 +78,8 @@ fn cowin_routes(state: AppState) -> Router<AppState> {
             post(citizen::delete_beneficiary),
         )
         .route("/v2/appointment/beneficiaries", get(citizen::beneficiaries))
+        .route("/v2/appointment/schedule", post(booking::schedule))
+        .route("/v2/appointment/cancel", post(booking::cancel))
         .route_layer(axum::middleware::from_fn(label_route))
         .fallback(cowin_not_found)
         .method_not_allowed_fallback(cowin_method_not_allowed)

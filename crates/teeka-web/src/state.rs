@@ -7,6 +7,7 @@ use crate::ratelimit::IpRateLimiter;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use teeka_app::booking::BookingConfig;
 use teeka_app::citizen::IdentityConfig;
 use teeka_app::vault::Vault;
 use teeka_store::Store;
@@ -41,6 +42,8 @@ pub struct Inner {
     pub vault: Arc<Vault>,
     /// OTP, session and registry settings.
     pub identity: IdentityConfig,
+    /// Booking settings.
+    pub booking: BookingConfig,
 }
 
 impl std::ops::Deref for AppState {
@@ -86,6 +89,17 @@ impl AppState {
         vault: Arc<Vault>,
         identity: IdentityConfig,
     ) -> Self {
+        Self::with_booking(store, config, vault, identity, BookingConfig::default())
+    }
+
+    /// As [`AppState::new`], with booking settings.
+    pub fn with_booking(
+        store: Store,
+        config: WebConfig,
+        vault: Arc<Vault>,
+        identity: IdentityConfig,
+        booking: BookingConfig,
+    ) -> Self {
         let public_limiter = config.public_rate_limit.map(IpRateLimiter::new);
         let changes = Arc::new(ChangeTracker::new());
         let public_cache_control = (0..=config.cache_staleness.as_secs().min(3600))
@@ -106,6 +120,7 @@ impl AppState {
             last_readiness: std::sync::Mutex::new(None),
             vault,
             identity,
+            booking,
         });
         tokio::spawn(poll_changes(Arc::downgrade(&inner)));
         Self(inner)

@@ -138,11 +138,12 @@ async fn run_server(
         settings.notifier.clone(),
         std::time::Duration::from_millis(500),
     ));
-    let app = AppState::new(
+    let app = AppState::with_booking(
         store.clone(),
         settings.web.clone(),
         vault,
         settings.identity.clone(),
+        settings.booking.clone(),
     );
     // After the signal, requests in flight get a deadline: a stuck client must not keep the
     // process (and a deploy) waiting for ever.

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use teeka_app::booking::BookingConfig;
 use teeka_app::citizen::IdentityConfig;
 use teeka_app::outbox::Notifier;
 use teeka_web::WebConfig;
@@ -41,6 +42,17 @@ pub struct FileSettings {
     /// Citizen registry.
     #[serde(default)]
     pub identity: IdentitySettings,
+    /// Booking.
+    #[serde(default)]
+    pub booking: BookingSettings,
+}
+
+/// `[booking]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookingSettings {
+    /// Online booking for a day closes at this time that day, IST, `HH:MM` (default 15:00, CoWIN's).
+    pub same_day_cutoff: Option<String>,
 }
 
 /// How the server runs.
@@ -121,6 +133,8 @@ pub struct Resolved {
     pub notifier: Notifier,
     /// Citizen identity settings.
     pub identity: IdentityConfig,
+    /// Booking settings.
+    pub booking: BookingConfig,
 }
 
 /// The flags every database-touching command shares.
@@ -215,6 +229,13 @@ impl DatabaseArgs {
             }
             identity.max_beneficiaries = max;
         }
+        let mut booking = BookingConfig::default();
+        if let Some(cutoff) = &file.booking.same_day_cutoff {
+            let parsed = teeka_domain::OpeningHours::parse(cutoff, "23:59").map_err(|_| {
+                anyhow::anyhow!("[booking] same_day_cutoff must be HH:MM, before 23:59")
+            })?;
+            booking.same_day_cutoff_minute = parsed.from_minute;
+        }
         let keys_dir = file
             .keys_dir
             .clone()
@@ -228,6 +249,7 @@ impl DatabaseArgs {
             keys_dir,
             notifier,
             identity,
+            booking,
         })
     }
 }

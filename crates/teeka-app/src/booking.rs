@@ -1,0 +1,332 @@
+//! Booking: a citizen books one or several of their own beneficiaries into a session, all or
+//! none, after the eligibility rules pass; and cancels, giving the capacity back. Capacity is
+//! taken atomically in storage, so no slot is sold twice under any load.
+
+use crate::access::CitizenGrant;
+use crate::citizen::{is_reference_id, not_found};
+use crate::clock::{IST, now_ms, today_in_india};
+use crate::error::{AppError, Refusal};
+use crate::vault::Vault;
+use teeka_store::Store;
+use teeka_store::booking::{BookingOutcome, NewBooking};
+use uuid::Uuid;
+
+/// CoWIN's code: the centre is fully booked for this dose.
+pub const CENTRE_FULL: &str = "APPOIN0040";
+/// CoWIN's code: the slot is not one of the session's.
+pub const INVALID_SLOT: &str = "APPOIN0015";
+/// Ours: the session is in the past.
+pub const PAST_SESSION: &str = "TKABKG0001";
+/// Ours: a person's age is outside the session's limits.
+pub const AGE_OUTSIDE_LIMITS: &str = "TKABKG0002";
+/// Ours: the dose is out of order (dose 2 before dose 1, another vaccine, precaution too early in the series).
+pub const DOSE_ORDER: &str = "TKABKG0003";
+/// Ours: the minimum interval since the previous dose has not passed by the session's date.
+pub const INTERVAL_NOT_MET: &str = "TKABKG0004";
+/// Ours: this person already has a live appointment for this dose.
+pub const ALREADY_BOOKED: &str = "TKABKG0005";
+/// Ours: online booking for today has closed (cut-off).
+pub const BOOKING_CLOSED: &str = "TKABKG0006";
+/// Ours: `dose` must be 1, 2 or 3 (precaution).
+pub const INVALID_DOSE: &str = "TKABKG0007";
+/// Ours: no such session.
+pub const NO_SUCH_SESSION: &str = "TKABKG0008";
+/// Ours: no such appointment on this account.
+pub const NO_SUCH_APPOINTMENT: &str = "TKABKG0009";
+
+/// Booking settings.
+#[derive(Debug, Clone)]
+pub struct BookingConfig {
+    /// Online booking for a day closes at this minute of that day, IST (CoWIN: 15:00).
+    pub same_day_cutoff_minute: u16,
+    /// People per booking.
+    pub max_people: usize,
+}
+
+impl Default for BookingConfig {
+    fn default() -> Self {
+        Self {
+            same_day_cutoff_minute: 15 * 60,
+            max_people: 4,
+        }
+    }
+}
+
+/// A booking as a client asks for it (CoWIN's `schedule`), not yet checked.
+#[derive(Debug, Clone)]
+pub struct ScheduleRequest {
+    /// 1, 2 or 3 (precaution).
+    pub dose: i64,
+    /// The session.
+    pub session_id: String,
+    /// The slot band.
+    pub slot: String,
+    /// Reference ids.
+    pub beneficiaries: Vec<String>,
+}
+
+/// The booking use cases.
+pub struct Booking<'a> {
+    /// Storage.
+    pub store: &'a Store,
+    /// Keys.
+    pub vault: &'a Vault,
+    /// Settings.
+    pub config: &'a BookingConfig,
+}
+
+fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::refused(kind, code, message)
+}
+
+impl Booking<'_> {
+    /// Books the grant's beneficiaries into a session; the confirmation number.
+    pub async fn schedule(
+        &self,
+        grant: &CitizenGrant,
+        request: &ScheduleRequest,
+        request_id: &str,
+    ) -> Result<String, AppError> {
+        let dose = i32::try_from(request.dose)
+            .ok()
+            .filter(|d| (1..=3).contains(d))
+            .ok_or_else(|| {
+                refused(
+                    Refusal::Invalid,
+                    INVALID_DOSE,
+                    "dose must be 1, 2 or 3 (precaution)",
+                )
+            })?;
+        if request.beneficiaries.is_empty() || request.beneficiaries.len() > self.config.max_people
+        {
+            return Err(AppError::BadInput(format!(
+                "beneficiaries: name 1 to {} people",
+                self.config.max_people
+            )));
+        }
+        let mut wanted = request.beneficiaries.clone();
+        wanted.sort();
+        wanted.dedup();
+        if wanted.len() != request.beneficiaries.len() || !wanted.iter().all(|r| is_reference_id(r))
+        {
+            return Err(not_found());
+        }
+        let session_id: Uuid = request
+            .session_id
+            .trim()
+            .parse()
+            .map_err(|_| refused(Refusal::NotFound, NO_SUCH_SESSION, "No such session"))?;
+        let session = self
+            .store
+            .get_session(session_id)
+            .await?
+            .ok_or_else(|| refused(Refusal::NotFound, NO_SUCH_SESSION, "No such session"))?;
+        let plan = &session.plan;
+        if !plan
+            .slots
+            .iter()
+            .any(|s| s.to_string() == request.slot.trim())
+        {
+            return Err(refused(Refusal::Invalid, INVALID_SLOT, "Invalid slot"));
+        }
+        let today = today_in_india();
+        if plan.date < today {
+            return Err(refused(
+                Refusal::Invalid,
+                PAST_SESSION,
+                "This session is in the past",
+            ));
+        }
+        let now_ist = time::OffsetDateTime::now_utc().to_offset(IST);
+        let minute_now = u16::from(now_ist.hour()) * 60 + u16::from(now_ist.minute());
+        if plan.date == today && minute_now >= self.config.same_day_cutoff_minute {
+            return Err(refused(
+                Refusal::Invalid,
+                BOOKING_CLOSED,
+                "Online booking for today has closed; book another day or walk in",
+            ));
+        }
+
+        // The grant's own beneficiaries only; anyone else's looks exactly like a missing one.
+        let event = grant.event(
+            "beneficiary.read",
+            "eligibility check for a booking",
+            request_id,
+        );
+        let (own, _) = self
+            .store
+            .read_beneficiaries(grant.account_id(), &event)
+            .await?;
+        let mut people = Vec::new();
+        for reference_id in &request.beneficiaries {
+            let row = own
+                .iter()
+                .find(|b| &b.reference_id == reference_id)
+                .ok_or_else(not_found)?;
+            let age = plan.date.date().year() - row.birth_year;
+            let too_young = age < i32::from(plan.age.min_age);
+            let too_old = plan.age.max_age.is_some_and(|max| age > i32::from(max));
+            if too_young || too_old {
+                return Err(refused(
+                    Refusal::Invalid,
+                    AGE_OUTSIDE_LIMITS,
+                    format!("{reference_id}: age {age} is outside this session's age limits"),
+                ));
+            }
+            people.push((row.reference_id.clone(), row.subject_id));
+        }
+        self.check_doses(&people, dose, plan).await?;
+
+        let appointment_id = Uuid::new_v4();
+        let code = four_digit_code()?;
+        let booking = NewBooking {
+            appointment_id,
+            confirmation_no: appointment_id.to_string(),
+            account_id: grant.account_id(),
+            session_id,
+            slot: request.slot.trim().to_owned(),
+            dose,
+            code_sealed: self
+                .vault
+                .seal(code.as_bytes(), &appointment_code_binding(appointment_id))?,
+            people,
+            now_ms: now_ms(),
+        };
+        let event = grant.event(
+            "appointment.book",
+            "booked by the beneficiary's mobile holder",
+            request_id,
+        );
+        match self.store.book(&booking, &event).await? {
+            BookingOutcome::Booked => Ok(booking.confirmation_no),
+            BookingOutcome::Full => Err(refused(
+                Refusal::Conflict,
+                CENTRE_FULL,
+                "This centre is completely booked for the selected date. Please try another date or centre.",
+            )),
+            BookingOutcome::NoSession => Err(refused(
+                Refusal::NotFound,
+                NO_SUCH_SESSION,
+                "No such session",
+            )),
+            BookingOutcome::AlreadyBooked(reference_id) => Err(refused(
+                Refusal::Conflict,
+                ALREADY_BOOKED,
+                format!("{reference_id} already has an appointment for this dose"),
+            )),
+        }
+    }
+
+    /// Dose order, same vaccine, minimum intervals and the precaution interval, from master data.
+    async fn check_doses(
+        &self,
+        people: &[(String, Uuid)],
+        dose: i32,
+        plan: &teeka_domain::SessionPlan,
+    ) -> Result<(), AppError> {
+        let subjects: Vec<Uuid> = people.iter().map(|(_, s)| *s).collect();
+        let history = self.store.recorded_doses(&subjects).await?;
+        let vaccines = self.store.list_vaccines().await?;
+        for (reference_id, subject) in people {
+            let mine: Vec<_> = history
+                .iter()
+                .filter(|d| d.subject_id == *subject)
+                .collect();
+            let first = mine.iter().find(|d| d.dose_number == 1);
+            let last = mine.iter().max_by_key(|d| d.dose_number);
+            let order =
+                |m: &str| refused(Refusal::Invalid, DOSE_ORDER, format!("{reference_id}: {m}"));
+            let interval = |days: u16, since: teeka_domain::CowinDate| -> Result<(), AppError> {
+                if (plan.date.date() - since.date()).whole_days() < i64::from(days) {
+                    return Err(refused(
+                        Refusal::Invalid,
+                        INTERVAL_NOT_MET,
+                        format!(
+                            "{reference_id}: at least {days} days must pass after the previous dose"
+                        ),
+                    ));
+                }
+                Ok(())
+            };
+            match dose {
+                1 if first.is_some() => return Err(order("dose 1 is already recorded")),
+                1 => {}
+                2 => {
+                    let Some(first) = first else {
+                        return Err(order("dose 2 needs dose 1 recorded first"));
+                    };
+                    if mine.iter().any(|d| d.dose_number >= 2) {
+                        return Err(order("dose 2 is already recorded"));
+                    }
+                    if first.vaccine != plan.vaccine.as_str() {
+                        return Err(order("dose 2 must be the same vaccine as dose 1"));
+                    }
+                    let rules = vaccines.iter().find(|v| v.name.as_str() == first.vaccine);
+                    let days = rules
+                        .and_then(|v| v.min_interval_days.first().copied())
+                        .unwrap_or(0);
+                    interval(days, first.given_on)?;
+                }
+                _ => {
+                    let (Some(first), Some(last)) = (first, last) else {
+                        return Err(order("a precaution dose follows the primary series"));
+                    };
+                    let rules = vaccines.iter().find(|v| v.name.as_str() == first.vaccine);
+                    let primary = rules.map_or(2, |v| i32::from(v.primary_doses));
+                    if last.dose_number < primary {
+                        return Err(order("a precaution dose follows the primary series"));
+                    }
+                    interval(
+                        rules.map_or(182, |v| v.precaution_after_days),
+                        last.given_on,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancels the named people's places; capacity goes back to the session.
+    pub async fn cancel(
+        &self,
+        grant: &CitizenGrant,
+        appointment_id: &str,
+        people: &[String],
+        request_id: &str,
+    ) -> Result<(), AppError> {
+        let missing = || {
+            refused(
+                Refusal::NotFound,
+                NO_SUCH_APPOINTMENT,
+                "No such appointment",
+            )
+        };
+        let appointment_id: Uuid = appointment_id.trim().parse().map_err(|_| missing())?;
+        let event = grant.event(
+            "appointment.cancel",
+            "cancelled by the beneficiary's mobile holder",
+            request_id,
+        );
+        match self
+            .store
+            .cancel_booking(grant.account_id(), appointment_id, people, &event)
+            .await?
+        {
+            0 => Err(missing()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The associated data an appointment's code is sealed under.
+pub fn appointment_code_binding(appointment_id: Uuid) -> Vec<u8> {
+    let mut aad = b"appointment.code\0".to_vec();
+    aad.extend_from_slice(appointment_id.as_bytes());
+    aad
+}
+
+/// A random 4-digit code (uniform, from the OS CSPRNG).
+fn four_digit_code() -> Result<String, AppError> {
+    let otp = teeka_crypto::generate_otp().map_err(|e| AppError::Crypto(e.to_string()))?;
+    Ok(otp[..4].to_owned())
+}

@@ -1,0 +1,274 @@
+//! Storage for booking: the capacity decrement, appointments, cancellations and recorded doses.
+//!
+//! A booking is one transaction that starts with a conditional decrement of the session's online
+//! capacity (`UPDATE … WHERE booked + n <= online`): on PostgreSQL the row lock, on SQLite the
+//! single writer, make it atomic, so no slot is ever sold twice however many processes book at
+//! once. Everything after it (the appointment, one live appointment per person per dose, the
+//! access events, the district's change counter) is in the same transaction: all or nothing.
+
+use teeka_domain::CowinDate;
+use uuid::Uuid;
+
+/// Which capacity a dose draws on.
+pub(crate) fn capacity_sql(dose: i32) -> Option<(&'static str, &'static str)> {
+    match dose {
+        1 => Some((
+            "UPDATE sessions SET dose1_booked = dose1_booked + $2 WHERE session_id = $1 AND dose1_booked + $2 <= dose1_online",
+            "UPDATE sessions SET dose1_booked = dose1_booked - $2 WHERE session_id = $1",
+        )),
+        2 => Some((
+            "UPDATE sessions SET dose2_booked = dose2_booked + $2 WHERE session_id = $1 AND dose2_booked + $2 <= dose2_online",
+            "UPDATE sessions SET dose2_booked = dose2_booked - $2 WHERE session_id = $1",
+        )),
+        3 => Some((
+            "UPDATE sessions SET precaution_booked = precaution_booked + $2 WHERE session_id = $1 \
+             AND precaution_booked + $2 <= precaution_online",
+            "UPDATE sessions SET precaution_booked = precaution_booked - $2 WHERE session_id = $1",
+        )),
+        _ => None,
+    }
+}
+
+/// A booking to make.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    /// Id.
+    pub appointment_id: Uuid,
+    /// What the citizen is shown (CoWIN's `appointment_confirmation_no`).
+    pub confirmation_no: String,
+    /// The booking account.
+    pub account_id: Uuid,
+    /// The session.
+    pub session_id: Uuid,
+    /// The slot band, as the session lists it.
+    pub slot: String,
+    /// 1, 2, or 3 for the precaution dose.
+    pub dose: i32,
+    /// The 4-digit code, sealed (shown to the citizen, never to staff listings).
+    pub code_sealed: Vec<u8>,
+    /// Who: (reference id, subject id).
+    pub people: Vec<(String, Uuid)>,
+    /// Now (unix ms).
+    pub now_ms: i64,
+}
+
+/// What became of a booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookingOutcome {
+    /// Booked.
+    Booked,
+    /// Not enough online capacity left for everyone in the booking.
+    Full,
+    /// No such session.
+    NoSession,
+    /// This person already has a live appointment for this dose.
+    AlreadyBooked(String),
+}
+
+/// A dose the desk recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedDose {
+    /// Whose.
+    pub subject_id: Uuid,
+    /// 1, 2, … (precaution doses follow the primary series).
+    pub dose_number: i32,
+    /// Which vaccine.
+    pub vaccine: String,
+    /// When.
+    pub given_on: CowinDate,
+}
+
+/// Stamps the booking methods onto a backend (see `common.rs` for why a macro).
+macro_rules! booking_store_methods {
+    ($db:ty) => {
+        /// Books everyone in `b` into the session, all or none, with one access event per person.
+        pub async fn book(
+            &self,
+            b: &$crate::booking::NewBooking,
+            event: &$crate::identity::AccessEventRecord,
+        ) -> Result<$crate::booking::BookingOutcome, $crate::StoreError> {
+            use $crate::booking::BookingOutcome;
+            use sqlx::Row;
+            let Some((take, _)) = $crate::booking::capacity_sql(b.dose) else {
+                return Ok(BookingOutcome::NoSession);
+            };
+            let n = i32::try_from(b.people.len()).map_err($crate::StoreError::corrupt)?;
+            let mut tx = self.begin_write().await?;
+            let taken = sqlx::query(take).bind(b.session_id).bind(n).execute(&mut *tx).await?.rows_affected();
+            if taken != 1 {
+                let exists = sqlx::query("SELECT 1 FROM sessions WHERE session_id = $1")
+                    .bind(b.session_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                tx.rollback().await?;
+                return Ok(if exists { BookingOutcome::Full } else { BookingOutcome::NoSession });
+            }
+            sqlx::query(
+                "INSERT INTO appointments (appointment_id, confirmation_no, account_id, session_id, slot, dose, \
+                 code_sealed, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'booked', $8)",
+            )
+            .bind(b.appointment_id)
+            .bind(&b.confirmation_no)
+            .bind(b.account_id)
+            .bind(b.session_id)
+            .bind(&b.slot)
+            .bind(b.dose)
+            .bind(&b.code_sealed)
+            .bind(b.now_ms)
+            .execute(&mut *tx)
+            .await?;
+            for (reference_id, subject_id) in &b.people {
+                let inserted = sqlx::query(
+                    "INSERT INTO appointment_beneficiaries (appointment_id, reference_id, subject_id, dose, live) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(b.appointment_id)
+                .bind(reference_id)
+                .bind(subject_id)
+                .bind(b.dose)
+                .bind(true)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::from);
+                match inserted {
+                    Ok(_) => {}
+                    Err($crate::StoreError::Duplicate(_)) => {
+                        tx.rollback().await?;
+                        return Ok(BookingOutcome::AlreadyBooked(reference_id.clone()));
+                    }
+                    Err(other) => return Err(other),
+                }
+                let mut e = event.clone();
+                e.subject_id = Some(*subject_id);
+                Self::append_access_event(&mut tx, &e).await?;
+            }
+            let district: i32 = sqlx::query(
+                "SELECT c.district_id FROM sessions s JOIN centres c ON c.centre_id = s.centre_id WHERE s.session_id = $1",
+            )
+            .bind(b.session_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            Self::note_availability_change(&mut tx, [teeka_domain::DistrictId(district)]).await?;
+            tx.commit().await?;
+            Ok(BookingOutcome::Booked)
+        }
+
+        /// Cancels the named people's places on one of the account's appointments and gives their
+        /// capacity back, in one transaction; how many were cancelled (0: no such appointment on
+        /// this account, or nobody live on it).
+        pub async fn cancel_booking(
+            &self,
+            account_id: uuid::Uuid,
+            appointment_id: uuid::Uuid,
+            reference_ids: &[String],
+            event: &$crate::identity::AccessEventRecord,
+        ) -> Result<u32, $crate::StoreError> {
+            use sqlx::Row;
+            let mut tx = self.begin_write().await?;
+            let row = sqlx::query("SELECT session_id, dose FROM appointments WHERE appointment_id = $1 AND account_id = $2 AND state = 'booked'")
+                .bind(appointment_id)
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                tx.rollback().await?;
+                return Ok(0);
+            };
+            let session_id: uuid::Uuid = row.try_get(0)?;
+            let dose: i32 = row.try_get(1)?;
+            let mut cancelled = 0u32;
+            for reference_id in reference_ids {
+                let subject: Option<uuid::Uuid> = sqlx::query(
+                    "UPDATE appointment_beneficiaries SET live = $3 WHERE appointment_id = $1 AND reference_id = $2 \
+                     AND live = $4 RETURNING subject_id",
+                )
+                .bind(appointment_id)
+                .bind(reference_id)
+                .bind(false)
+                .bind(true)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+                if let Some(subject) = subject {
+                    cancelled += 1;
+                    let mut e = event.clone();
+                    e.subject_id = Some(subject);
+                    Self::append_access_event(&mut tx, &e).await?;
+                }
+            }
+            if cancelled == 0 {
+                tx.rollback().await?;
+                return Ok(0);
+            }
+            let (_, give_back) = $crate::booking::capacity_sql(dose).ok_or_else(|| $crate::StoreError::corrupt("dose"))?;
+            sqlx::query(give_back)
+                .bind(session_id)
+                .bind(i32::try_from(cancelled).map_err($crate::StoreError::corrupt)?)
+                .execute(&mut *tx)
+                .await?;
+            let live: i64 = sqlx::query("SELECT COUNT(*) FROM appointment_beneficiaries WHERE appointment_id = $1 AND live = $2")
+                .bind(appointment_id)
+                .bind(true)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            if live == 0 {
+                sqlx::query("UPDATE appointments SET state = 'cancelled' WHERE appointment_id = $1")
+                    .bind(appointment_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let district: i32 = sqlx::query(
+                "SELECT c.district_id FROM sessions s JOIN centres c ON c.centre_id = s.centre_id WHERE s.session_id = $1",
+            )
+            .bind(session_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            Self::note_availability_change(&mut tx, [teeka_domain::DistrictId(district)]).await?;
+            tx.commit().await?;
+            Ok(cancelled)
+        }
+
+        /// Doses recorded for these people.
+        pub async fn recorded_doses(&self, subjects: &[uuid::Uuid]) -> Result<Vec<$crate::booking::RecordedDose>, $crate::StoreError> {
+            use sqlx::Row;
+            let mut out = Vec::new();
+            for subject in subjects {
+                let rows = sqlx::query("SELECT dose_number, vaccine_name, given_on FROM doses WHERE subject_id = $1 ORDER BY dose_number")
+                    .bind(subject)
+                    .fetch_all(self.reader())
+                    .await?;
+                for r in rows {
+                    out.push($crate::booking::RecordedDose {
+                        subject_id: *subject,
+                        dose_number: r.try_get(0)?,
+                        vaccine: r.try_get(1)?,
+                        given_on: teeka_domain::CowinDate(r.try_get(2)?),
+                    });
+                }
+            }
+            Ok(out)
+        }
+
+        /// Records a dose (the vaccination desk's write; tests use it to set up dose histories).
+        pub async fn record_dose(&self, dose: &$crate::booking::RecordedDose) -> Result<(), $crate::StoreError> {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("INSERT INTO doses (dose_id, subject_id, dose_number, vaccine_name, given_on) VALUES ($1, $2, $3, $4, $5)")
+                .bind(uuid::Uuid::new_v4())
+                .bind(dose.subject_id)
+                .bind(dose.dose_number)
+                .bind(&dose.vaccine)
+                .bind(dose.given_on.date())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use booking_store_methods;

@@ -1,0 +1,479 @@
+//! Booking over real HTTP on both backends: no slot sold twice when 500 citizens press "book" at
+//! once (also across three server instances on one PostgreSQL), each eligibility rule refused with
+//! its code, and cancellation giving capacity back.
+
+use http::Method;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use teeka_app::booking::BookingConfig;
+use teeka_app::citizen::IdentityConfig;
+use teeka_app::outbox::{Notifier, deliver_due};
+use teeka_app::vault::Vault;
+use teeka_domain::{
+    AgeLimits, Capacity, Centre, CentreId, CowinDate, DistrictId, DoseShare, FeeType, OpeningHours,
+    Pincode, SessionPlan, StateId,
+};
+use teeka_store::Store;
+use teeka_store::booking::RecordedDose;
+use teeka_store::identity::OtpLimits;
+use teeka_tests::{TestDb, backends, prepared_store, test_vault};
+use teeka_web::{AppState, WebConfig, build_router};
+
+fn generous() -> IdentityConfig {
+    IdentityConfig {
+        limits: OtpLimits {
+            sends_per_hour: 10_000,
+            sends_per_day: 10_000,
+            resend_cooldown_ms: 0,
+            ip_sends_per_hour: 100_000,
+            failures_per_day: 1000,
+            wrong_attempts_per_txn: 3,
+            ip_failures_per_hour: 100_000,
+        },
+        ..IdentityConfig::default()
+    }
+}
+
+async fn serve(store: Store, vault: Arc<Vault>, booking: BookingConfig) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = WebConfig {
+        public_rate_limit: None,
+        ..WebConfig::default()
+    };
+    let router = build_router(AppState::with_booking(
+        store,
+        config,
+        vault,
+        generous(),
+        booking,
+    ));
+    tokio::spawn(async move { teeka_web::serve(listener, router, std::future::pending()).await });
+    addr
+}
+
+async fn call(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    payload: Option<Value>,
+) -> (u16, Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
+    }
+    let r = teeka_loadgen::request(
+        addr,
+        method,
+        path,
+        &headers,
+        payload.map(|p| p.to_string().into()),
+    )
+    .await
+    .expect("request");
+    (
+        r.status.as_u16(),
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+fn aadhaar(n: u64) -> String {
+    let stem = format!("{}", 20_000_000_000 + n);
+    let check = teeka_domain::verhoeff::check_digit(&stem).expect("digits");
+    format!("{stem}{check}")
+}
+
+/// Logs a citizen in (reading the OTP from the development outbox) and registers one person;
+/// (token, reference id).
+async fn citizen(
+    addr: SocketAddr,
+    store: &Store,
+    vault: &Vault,
+    outbox: &std::path::Path,
+    n: u64,
+    birth_year: i32,
+) -> (String, String) {
+    let mobile = format!("{}", 7_000_000_000 + n);
+    let (_, sent) = call(
+        addr,
+        Method::POST,
+        "/api/v2/auth/public/generateOTP",
+        None,
+        Some(json!({ "mobile": mobile })),
+    )
+    .await;
+    let txn = sent["txnId"].as_str().expect("txn").to_owned();
+    deliver_due(store, vault, &Notifier::Log(outbox.to_path_buf()))
+        .await
+        .expect("deliver");
+    let text = std::fs::read_to_string(outbox).expect("outbox");
+    let otp = text
+        .lines()
+        .rev()
+        .map(|l| serde_json::from_str::<Value>(l).expect("line"))
+        .find(|v| v["to"] == mobile.as_str())
+        .expect("sms")["otp"]
+        .as_str()
+        .expect("otp")
+        .to_owned();
+    let (_, token) = call(
+        addr,
+        Method::POST,
+        "/api/v2/auth/public/confirmOTP",
+        None,
+        Some(json!({ "otp": teeka_crypto::sha256_hex(&otp), "txnId": txn })),
+    )
+    .await;
+    let token = token["token"].as_str().expect("token").to_owned();
+    let (status, reg) = call(
+        addr,
+        Method::POST,
+        "/api/v2/registration/beneficiary/new",
+        Some(&token),
+        Some(json!({ "name": "Test Person", "birth_year": birth_year.to_string(), "gender_id": 1, "photo_id_type": 1,
+                     "photo_id_number": aadhaar(n), "consent_version": "V1" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{reg}");
+    (
+        token,
+        reg["beneficiary_reference_id"]
+            .as_str()
+            .expect("ref")
+            .to_owned(),
+    )
+}
+
+async fn centre_and_session(
+    store: &Store,
+    date: CowinDate,
+    vaccine: &str,
+    dose1: u32,
+    dose2: u32,
+    min_age: u8,
+) -> uuid::Uuid {
+    if store.get_centre(CentreId(1)).await.expect("get").is_none() {
+        store
+            .insert_centres(&[Centre {
+                id: CentreId(1),
+                name: "PHC Booking".into(),
+                address: String::new(),
+                state_id: StateId(21),
+                district_id: DistrictId(395),
+                block_name: "Ward".into(),
+                pincode: Pincode::try_from(400001).expect("pin"),
+                lat: 19.0,
+                long: 72.8,
+                fee_type: FeeType::Free,
+                fees: Vec::new(),
+                hours: OpeningHours {
+                    from_minute: 540,
+                    to_minute: 1020,
+                },
+            }])
+            .await
+            .expect("centre");
+    }
+    let id = uuid::Uuid::new_v4();
+    store
+        .insert_sessions(&[SessionPlan {
+            id,
+            centre_id: CentreId(1),
+            date,
+            vaccine: vaccine.parse().expect("vaccine"),
+            age: AgeLimits::new(min_age, None).expect("age"),
+            capacity: Capacity {
+                dose1: DoseShare {
+                    online: dose1,
+                    onsite: 5,
+                },
+                dose2: DoseShare {
+                    online: dose2,
+                    onsite: 5,
+                },
+                precaution: DoseShare {
+                    online: 5,
+                    onsite: 5,
+                },
+            },
+            slots: vec!["09:00AM-11:00AM".parse().expect("slot")],
+        }])
+        .await
+        .expect("session");
+    id
+}
+
+fn schedule(session: uuid::Uuid, dose: u8, people: &[&str]) -> Value {
+    json!({ "dose": dose, "session_id": session.to_string(), "slot": "09:00AM-11:00AM", "beneficiaries": people })
+}
+
+#[tokio::test]
+async fn five_hundred_citizens_ten_places_no_slot_sold_twice() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let outbox_dir = tempfile::tempdir().expect("dir");
+        let outbox = outbox_dir.path().join("sms.jsonl");
+        // Three server instances, each with its own connection pool, on one database.
+        let mut servers = vec![serve(store.clone(), vault.clone(), BookingConfig::default()).await];
+        for _ in 0..2 {
+            let own_pool = Store::connect(&db.url).await.expect("another pool");
+            servers.push(serve(own_pool, vault.clone(), BookingConfig::default()).await);
+        }
+        let tomorrow = teeka_app::clock::today_in_india().plus_days(1);
+        let session = centre_and_session(&store, tomorrow, "COVISHIELD", 10, 10, 18).await;
+        let mut people = Vec::new();
+        for n in 0..500 {
+            people.push(citizen(servers[0], &store, &vault, &outbox, n, 1990).await);
+        }
+        let tasks: Vec<_> = people
+            .iter()
+            .enumerate()
+            .map(|(i, (token, reference))| {
+                let addr = servers[i % servers.len()];
+                let (token, body) = (token.clone(), schedule(session, 1, &[reference]));
+                tokio::spawn(async move {
+                    call(
+                        addr,
+                        Method::POST,
+                        "/api/v2/appointment/schedule",
+                        Some(&token),
+                        Some(body),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let (mut booked, mut full, mut other) = (0, 0, Vec::new());
+        for t in tasks {
+            let (status, body) = t.await.expect("task");
+            match (status, body["errorCode"].as_str()) {
+                (200, _) => booked += 1,
+                (409, Some("APPOIN0040")) => full += 1,
+                _ => other.push((status, body)),
+            }
+        }
+        assert_eq!(
+            (booked, full),
+            (10, 490),
+            "{backend:?}: exactly ten booked; others: {other:?}"
+        );
+        let left = store
+            .get_session(session)
+            .await
+            .expect("get")
+            .expect("session")
+            .available;
+        assert_eq!(left.dose1, 0, "{backend:?}: capacity used exactly");
+        assert_eq!(left.dose2, 10, "{backend:?}: dose 2 untouched");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn each_eligibility_rule_refuses_with_its_code_and_cancel_gives_capacity_back() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let outbox_dir = tempfile::tempdir().expect("dir");
+        let outbox = outbox_dir.path().join("sms.jsonl");
+        let addr = serve(store.clone(), vault.clone(), BookingConfig::default()).await;
+        let today = teeka_app::clock::today_in_india();
+        let tomorrow = today.plus_days(1);
+        let (adult, adult_ref) = citizen(addr, &store, &vault, &outbox, 1, 1980).await;
+        let (young, young_ref) = citizen(
+            addr,
+            &store,
+            &vault,
+            &outbox,
+            2,
+            tomorrow.date().year() - 20,
+        )
+        .await;
+        let (other, _) = citizen(addr, &store, &vault, &outbox, 3, 1980).await;
+        let book = |token: &str, body: Value| {
+            let token = token.to_owned();
+            async move {
+                call(
+                    addr,
+                    Method::POST,
+                    "/api/v2/appointment/schedule",
+                    Some(&token),
+                    Some(body),
+                )
+                .await
+            }
+        };
+        let code = |r: &(u16, Value)| (r.0, r.1["errorCode"].as_str().unwrap_or("").to_owned());
+
+        let senior_session = centre_and_session(&store, tomorrow, "COVISHIELD", 5, 5, 45).await;
+        assert_eq!(
+            code(&book(&young, schedule(senior_session, 1, &[&young_ref])).await),
+            (400, "TKABKG0002".into()),
+            "{backend:?}: age"
+        );
+
+        let session = centre_and_session(&store, tomorrow, "COVISHIELD", 5, 5, 18).await;
+        let mut wrong_slot = schedule(session, 1, &[&adult_ref]);
+        wrong_slot["slot"] = json!("01:00PM-02:00PM");
+        assert_eq!(
+            code(&book(&adult, wrong_slot).await),
+            (400, "APPOIN0015".into()),
+            "{backend:?}: slot"
+        );
+        assert_eq!(
+            code(&book(&adult, schedule(session, 2, &[&adult_ref])).await),
+            (400, "TKABKG0003".into()),
+            "{backend:?}: dose 2 first"
+        );
+        assert_eq!(
+            code(&book(&adult, schedule(session, 4, &[&adult_ref])).await),
+            (400, "TKABKG0007".into())
+        );
+        assert_eq!(
+            code(&book(&other, schedule(session, 1, &[&adult_ref])).await),
+            (404, "TKABEN0003".into()),
+            "{backend:?}: not theirs"
+        );
+        let past = centre_and_session(&store, today.plus_days(-1), "COVISHIELD", 5, 5, 18).await;
+        assert_eq!(
+            code(&book(&adult, schedule(past, 1, &[&adult_ref])).await),
+            (400, "TKABKG0001".into()),
+            "{backend:?}: past"
+        );
+
+        // Booking for today closes at the cut-off (here: midnight, so always closed).
+        let closed = serve(
+            store.clone(),
+            vault.clone(),
+            BookingConfig {
+                same_day_cutoff_minute: 0,
+                ..BookingConfig::default()
+            },
+        )
+        .await;
+        let today_session = centre_and_session(&store, today, "COVISHIELD", 5, 5, 18).await;
+        let r = call(
+            closed,
+            Method::POST,
+            "/api/v2/appointment/schedule",
+            Some(&adult),
+            Some(schedule(today_session, 1, &[&adult_ref])),
+        )
+        .await;
+        assert_eq!(code(&r), (400, "TKABKG0006".into()), "{backend:?}: cut-off");
+
+        // Book, refuse a second live appointment for the same dose, cancel, and the place is back.
+        let (status, ok) = book(&adult, schedule(session, 1, &[&adult_ref])).await;
+        assert_eq!(status, 200, "{backend:?}: {ok}");
+        let confirmation = ok["appointment_confirmation_no"]
+            .as_str()
+            .expect("confirmation")
+            .to_owned();
+        assert_eq!(
+            store
+                .get_session(session)
+                .await
+                .expect("get")
+                .expect("s")
+                .available
+                .dose1,
+            4
+        );
+        assert_eq!(
+            code(&book(&adult, schedule(session, 1, &[&adult_ref])).await),
+            (409, "TKABKG0005".into()),
+            "{backend:?}"
+        );
+        let (status, _) = call(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/cancel",
+            Some(&other),
+            Some(json!({ "appointment_id": confirmation, "beneficiariesToCancel": [adult_ref] })),
+        )
+        .await;
+        assert_eq!(status, 404, "{backend:?}: not theirs to cancel");
+        let (status, _) = call(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/cancel",
+            Some(&adult),
+            Some(json!({ "appointment_id": confirmation, "beneficiariesToCancel": [adult_ref] })),
+        )
+        .await;
+        assert_eq!(status, 204, "{backend:?}");
+        assert_eq!(
+            store
+                .get_session(session)
+                .await
+                .expect("get")
+                .expect("s")
+                .available
+                .dose1,
+            5,
+            "{backend:?}: capacity back"
+        );
+
+        // Dose 2: same vaccine, after the interval from master data (COVISHIELD: 84 days).
+        let (_, list) = call(
+            addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            Some(&adult),
+            None,
+        )
+        .await;
+        assert_eq!(
+            list["beneficiaries"][0]["beneficiary_reference_id"],
+            adult_ref.as_str()
+        );
+        let events = store.access_events(0, 10_000).await.expect("events");
+        let subject = events
+            .iter()
+            .rev()
+            .find(|e| e.event.action == "appointment.cancel")
+            .and_then(|e| e.event.subject_id)
+            .expect("the cancel is on the ledger");
+        store
+            .record_dose(&RecordedDose {
+                subject_id: subject,
+                dose_number: 1,
+                vaccine: "COVISHIELD".into(),
+                given_on: today.plus_days(-30),
+            })
+            .await
+            .expect("dose 1");
+        assert_eq!(
+            code(&book(&adult, schedule(session, 2, &[&adult_ref])).await),
+            (400, "TKABKG0004".into()),
+            "{backend:?}: 84 days"
+        );
+        let covaxin_later =
+            centre_and_session(&store, today.plus_days(60), "COVAXIN", 5, 5, 18).await;
+        assert_eq!(
+            code(&book(&adult, schedule(covaxin_later, 2, &[&adult_ref])).await),
+            (400, "TKABKG0003".into()),
+            "{backend:?}: same vaccine"
+        );
+        let covishield_later =
+            centre_and_session(&store, today.plus_days(60), "COVISHIELD", 5, 5, 18).await;
+        let (status, body) = book(&adult, schedule(covishield_later, 2, &[&adult_ref])).await;
+        assert_eq!(status, 200, "{backend:?}: interval met: {body}");
+        assert_eq!(
+            code(&book(&adult, schedule(covishield_later, 3, &[&adult_ref])).await),
+            (400, "TKABKG0003".into()),
+            "{backend:?}: precaution after the series"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        store.close().await;
+    }
+}
