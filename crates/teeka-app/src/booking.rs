@@ -175,6 +175,20 @@ impl Booking<'_> {
             }
             people.push((row.reference_id.clone(), row.subject_id));
         }
+        // A retried request (the same people, dose and session, already booked together) gets the
+        // first answer instead of a second booking or an error.
+        let mut earlier = Vec::new();
+        for (_, subject) in &people {
+            earlier.push(self.store.live_appointment(*subject, dose).await?);
+        }
+        if let Some(Some((confirmation, booked_session))) = earlier.first()
+            && *booked_session == session_id
+            && earlier
+                .iter()
+                .all(|e| e.as_ref().is_some_and(|(c, _)| c == confirmation))
+        {
+            return Ok(confirmation.clone());
+        }
         self.check_doses(&people, dose, plan).await?;
 
         let appointment_id = Uuid::new_v4();

@@ -233,6 +233,26 @@ macro_rules! booking_store_methods {
             Ok(cancelled)
         }
 
+        /// The live appointment a person holds for a dose: (confirmation number, session).
+        pub async fn live_appointment(
+            &self,
+            subject_id: uuid::Uuid,
+            dose: i32,
+        ) -> Result<Option<(String, uuid::Uuid)>, $crate::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query(
+                "SELECT a.confirmation_no, a.session_id FROM appointment_beneficiaries ab \
+                 JOIN appointments a ON a.appointment_id = ab.appointment_id \
+                 WHERE ab.subject_id = $1 AND ab.dose = $2 AND ab.live = $3",
+            )
+            .bind(subject_id)
+            .bind(dose)
+            .bind(true)
+            .fetch_optional(self.reader())
+            .await?;
+            Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
+        }
+
         /// Doses recorded for these people.
         pub async fn recorded_doses(&self, subjects: &[uuid::Uuid]) -> Result<Vec<$crate::booking::RecordedDose>, $crate::StoreError> {
             use sqlx::Row;

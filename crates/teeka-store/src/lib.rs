@@ -359,6 +359,15 @@ impl Store {
         dispatch!(self, s => s.cancel_booking(account_id, appointment_id, reference_ids, event).await)
     }
 
+    /// The live appointment a person holds for a dose: (confirmation number, session).
+    pub async fn live_appointment(
+        &self,
+        subject_id: Uuid,
+        dose: i32,
+    ) -> Result<Option<(String, Uuid)>, StoreError> {
+        dispatch!(self, s => s.live_appointment(subject_id, dose).await)
+    }
+
     /// Doses recorded for these people.
     pub async fn recorded_doses(
         &self,
