@@ -9,6 +9,7 @@ use crate::error::{AppError, Refusal};
 use crate::vault::Vault;
 use teeka_store::Store;
 use teeka_store::booking::{BookingOutcome, NewBooking};
+use teeka_store::identity::{OutboxMessage, SealedColumn};
 use uuid::Uuid;
 
 /// CoWIN's code: the centre is fully booked for this dose.
@@ -193,6 +194,23 @@ impl Booking<'_> {
 
         let appointment_id = Uuid::new_v4();
         let code = four_digit_code()?;
+        let centre = self
+            .store
+            .get_centre(plan.centre_id)
+            .await?
+            .map_or_else(String::new, |c| c.centre.name);
+        // CoWIN's wording, with the code the desk will ask for.
+        let text = format!(
+            "Your vaccination appointment is confirmed for {} at {}, {}. Appointment ID {}. \
+             Your 4 digit secret code is {code}. - Teeka",
+            plan.date,
+            centre,
+            request.slot.trim(),
+            appointment_id
+        );
+        let sms = self
+            .sms_to_holder(grant, "appointment.booked", text)
+            .await?;
         let booking = NewBooking {
             appointment_id,
             confirmation_no: appointment_id.to_string(),
@@ -205,6 +223,7 @@ impl Booking<'_> {
                 .seal(code.as_bytes(), &appointment_code_binding(appointment_id))?,
             people,
             now_ms: now_ms(),
+            sms,
         };
         let event = grant.event(
             "appointment.book",
@@ -321,14 +340,65 @@ impl Booking<'_> {
             "cancelled by the beneficiary's mobile holder",
             request_id,
         );
+        let text =
+            format!("Your vaccination appointment {appointment_id} has been cancelled. - Teeka");
+        let sms = self
+            .sms_to_holder(grant, "appointment.cancelled", text)
+            .await?;
         match self
             .store
-            .cancel_booking(grant.account_id(), appointment_id, people, &event)
+            .cancel_booking(
+                grant.account_id(),
+                appointment_id,
+                people,
+                &event,
+                sms.as_ref(),
+            )
             .await?
         {
             0 => Err(missing()),
             _ => Ok(()),
         }
+    }
+}
+
+impl Booking<'_> {
+    /// An SMS to the grant holder's own mobile, sealed for the outbox.
+    async fn sms_to_holder(
+        &self,
+        grant: &CitizenGrant,
+        template: &str,
+        text: String,
+    ) -> Result<Option<OutboxMessage>, AppError> {
+        let Some((sealed, index)) = self.store.account_mobile_sealed(grant.account_id()).await?
+        else {
+            return Ok(None);
+        };
+        let mobile = self.vault.open(
+            grant,
+            grant.account_id(),
+            &sealed,
+            &SealedColumn::AccountMobile.bound_to(&index),
+        )?;
+        let message_id = Uuid::new_v4();
+        let payload = serde_json::json!({
+            "to": String::from_utf8_lossy(&mobile),
+            "template": template,
+            "text": text,
+        });
+        let now = now_ms();
+        Ok(Some(OutboxMessage {
+            message_id,
+            channel: "sms".into(),
+            template: template.into(),
+            payload_sealed: self.vault.seal(
+                payload.to_string().as_bytes(),
+                &SealedColumn::OutboxPayload.bound_to(message_id.as_bytes()),
+            )?,
+            attempts: 0,
+            next_attempt_at_ms: now,
+            created_at_ms: now,
+        }))
     }
 }
 

@@ -50,6 +50,8 @@ pub struct NewBooking {
     pub people: Vec<(String, Uuid)>,
     /// Now (unix ms).
     pub now_ms: i64,
+    /// The confirmation SMS, queued in the same transaction.
+    pub sms: Option<crate::identity::OutboxMessage>,
 }
 
 /// What became of a booking.
@@ -151,6 +153,9 @@ macro_rules! booking_store_methods {
             .await?
             .try_get(0)?;
             Self::note_availability_change(&mut tx, [teeka_domain::DistrictId(district)]).await?;
+            if let Some(sms) = &b.sms {
+                Self::insert_outbox(&mut tx, sms).await?;
+            }
             tx.commit().await?;
             Ok(BookingOutcome::Booked)
         }
@@ -164,6 +169,7 @@ macro_rules! booking_store_methods {
             appointment_id: uuid::Uuid,
             reference_ids: &[String],
             event: &$crate::identity::AccessEventRecord,
+            sms: Option<&$crate::identity::OutboxMessage>,
         ) -> Result<u32, $crate::StoreError> {
             use sqlx::Row;
             let mut tx = self.begin_write().await?;
@@ -229,6 +235,9 @@ macro_rules! booking_store_methods {
             .await?
             .try_get(0)?;
             Self::note_availability_change(&mut tx, [teeka_domain::DistrictId(district)]).await?;
+            if let Some(sms) = sms {
+                Self::insert_outbox(&mut tx, sms).await?;
+            }
             tx.commit().await?;
             Ok(cancelled)
         }

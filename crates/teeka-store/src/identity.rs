@@ -627,14 +627,17 @@ macro_rules! identity_store_methods {
             Ok(done)
         }
 
-        /// The account's sealed mobile.
-        pub async fn account_mobile_sealed(&self, account_id: uuid::Uuid) -> Result<Option<Vec<u8>>, $crate::StoreError> {
+        /// The account's sealed mobile and its blind index (what the seal is bound to).
+        pub async fn account_mobile_sealed(
+            &self,
+            account_id: uuid::Uuid,
+        ) -> Result<Option<(Vec<u8>, Vec<u8>)>, $crate::StoreError> {
             use sqlx::Row;
-            let row = sqlx::query("SELECT mobile_sealed FROM accounts WHERE account_id = $1")
+            let row = sqlx::query("SELECT mobile_sealed, mobile_index FROM accounts WHERE account_id = $1")
                 .bind(account_id)
                 .fetch_optional(self.reader())
                 .await?;
-            Ok(row.map(|r| r.try_get(0)).transpose()?)
+            Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
         }
 
         fn decode_beneficiary(r: &<$db as sqlx::Database>::Row) -> Result<$crate::identity::BeneficiaryRow, $crate::StoreError> {

@@ -243,11 +243,11 @@ impl Store {
         dispatch!(self, s => s.revoke_account_sessions(account_id).await)
     }
 
-    /// The account's sealed mobile.
+    /// The account's sealed mobile and its blind index.
     pub async fn account_mobile_sealed(
         &self,
         account_id: Uuid,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
         dispatch!(self, s => s.account_mobile_sealed(account_id).await)
     }
 
@@ -355,8 +355,9 @@ impl Store {
         appointment_id: Uuid,
         reference_ids: &[String],
         event: &identity::AccessEventRecord,
+        sms: Option<&identity::OutboxMessage>,
     ) -> Result<u32, StoreError> {
-        dispatch!(self, s => s.cancel_booking(account_id, appointment_id, reference_ids, event).await)
+        dispatch!(self, s => s.cancel_booking(account_id, appointment_id, reference_ids, event, sms).await)
     }
 
     /// The live appointment a person holds for a dose: (confirmation number, session).

@@ -437,6 +437,36 @@ async fn each_eligibility_rule_refuses_with_its_code_and_cancel_gives_capacity_b
             5,
             "{backend:?}: capacity back"
         );
+        // The holder got both messages through the outbox; the booking one carries the code.
+        deliver_due(&store, &vault, &Notifier::Log(outbox.clone()))
+            .await
+            .expect("deliver");
+        let sent: Vec<Value> = std::fs::read_to_string(&outbox)
+            .expect("outbox")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("line"))
+            .filter(|v: &Value| v["to"] == "7000000001")
+            .collect();
+        let booked = sent
+            .iter()
+            .find(|v| v["template"] == "appointment.booked")
+            .expect("booking SMS");
+        let text = booked["text"].as_str().expect("text");
+        let secret = text
+            .split("secret code is ")
+            .nth(1)
+            .map(|t| &t[..4])
+            .expect("a code");
+        assert!(
+            secret.bytes().all(|b| b.is_ascii_digit()),
+            "{backend:?}: {text}"
+        );
+        assert!(text.contains(&confirmation), "{backend:?}: {text}");
+        assert!(
+            sent.iter()
+                .any(|v| v["template"] == "appointment.cancelled"),
+            "{backend:?}: cancellation SMS"
+        );
 
         // Dose 2: same vaccine, after the interval from master data (COVISHIELD: 84 days).
         let (_, list) = call(
