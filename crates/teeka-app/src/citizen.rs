@@ -119,6 +119,29 @@ pub struct BeneficiaryView {
     pub mobile_masked: String,
     /// Comorbidity declared.
     pub comorbidity: bool,
+    /// Live appointments, each with the 4-digit code the desk will ask for.
+    pub appointments: Vec<AppointmentView>,
+}
+
+/// A live appointment as its holder sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppointmentView {
+    /// The appointment (CoWIN's `appointment_id`).
+    pub appointment_id: Uuid,
+    /// The session.
+    pub session_id: Uuid,
+    /// The centre.
+    pub centre_id: i64,
+    /// The centre's name.
+    pub centre_name: String,
+    /// The day.
+    pub date: teeka_domain::CowinDate,
+    /// The slot band.
+    pub slot: String,
+    /// Which dose.
+    pub dose: i32,
+    /// The 4-digit code (shown to the citizen only; never in any staff listing).
+    pub code: String,
 }
 
 /// A registration as a client sends it (CoWIN's `beneficiary/new`), not yet parsed.
@@ -385,6 +408,28 @@ impl Identity<'_> {
         );
         let owner = grant.account_id();
         let (rows, mobile_sealed) = self.store.read_beneficiaries(owner, &event).await?;
+        let mut appointments = Vec::new();
+        for a in self.store.live_appointments(owner).await? {
+            let code = self.vault.open(
+                grant,
+                owner,
+                &a.code_sealed,
+                &crate::booking::appointment_code_binding(a.appointment_id),
+            )?;
+            appointments.push((
+                a.reference_id.clone(),
+                AppointmentView {
+                    appointment_id: a.appointment_id,
+                    session_id: a.session_id,
+                    centre_id: a.centre_id,
+                    centre_name: a.centre_name,
+                    date: a.date,
+                    slot: a.slot,
+                    dose: a.dose,
+                    code: String::from_utf8_lossy(&code).into_owned(),
+                },
+            ));
+        }
         let mobile_masked = match mobile_sealed {
             Some((sealed, mobile_index)) => {
                 let raw = self.vault.open(
@@ -424,6 +469,11 @@ impl Identity<'_> {
                     photo_id_masked: photo_id.masked(),
                     mobile_masked: mobile_masked.clone(),
                     comorbidity: row.comorbidity,
+                    appointments: appointments
+                        .iter()
+                        .filter(|(reference, _)| *reference == row.reference_id)
+                        .map(|(_, a)| a.clone())
+                        .collect(),
                 })
             })
             .collect()

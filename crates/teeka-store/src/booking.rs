@@ -67,6 +67,29 @@ pub enum BookingOutcome {
     AlreadyBooked(String),
 }
 
+/// A live appointment as its holder sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveAppointment {
+    /// Who.
+    pub reference_id: String,
+    /// The appointment.
+    pub appointment_id: Uuid,
+    /// The session.
+    pub session_id: Uuid,
+    /// The centre.
+    pub centre_id: i64,
+    /// The centre's name.
+    pub centre_name: String,
+    /// The day.
+    pub date: CowinDate,
+    /// The slot band.
+    pub slot: String,
+    /// Which dose.
+    pub dose: i32,
+    /// The 4-digit code, sealed.
+    pub code_sealed: Vec<u8>,
+}
+
 /// A dose the desk recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedDose {
@@ -260,6 +283,37 @@ macro_rules! booking_store_methods {
             .fetch_optional(self.reader())
             .await?;
             Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
+        }
+
+        /// The live appointments of an account's beneficiaries.
+        pub async fn live_appointments(&self, account_id: uuid::Uuid) -> Result<Vec<$crate::booking::LiveAppointment>, $crate::StoreError> {
+            use sqlx::Row;
+            let rows = sqlx::query(
+                "SELECT ab.reference_id, a.appointment_id, a.session_id, s.centre_id, c.centre_name, s.session_date, \
+                 a.slot, a.dose, a.code_sealed FROM appointments a \
+                 JOIN appointment_beneficiaries ab ON ab.appointment_id = a.appointment_id \
+                 JOIN sessions s ON s.session_id = a.session_id JOIN centres c ON c.centre_id = s.centre_id \
+                 WHERE a.account_id = $1 AND ab.live = $2 ORDER BY s.session_date, ab.reference_id",
+            )
+            .bind(account_id)
+            .bind(true)
+            .fetch_all(self.reader())
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok($crate::booking::LiveAppointment {
+                        reference_id: r.try_get(0)?,
+                        appointment_id: r.try_get(1)?,
+                        session_id: r.try_get(2)?,
+                        centre_id: r.try_get(3)?,
+                        centre_name: r.try_get(4)?,
+                        date: teeka_domain::CowinDate(r.try_get(5)?),
+                        slot: r.try_get(6)?,
+                        dose: r.try_get(7)?,
+                        code_sealed: r.try_get(8)?,
+                    })
+                })
+                .collect()
         }
 
         /// Doses recorded for these people.

@@ -369,6 +369,14 @@ impl Store {
         dispatch!(self, s => s.live_appointment(subject_id, dose).await)
     }
 
+    /// The live appointments of an account's beneficiaries.
+    pub async fn live_appointments(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Vec<booking::LiveAppointment>, StoreError> {
+        dispatch!(self, s => s.live_appointments(account_id).await)
+    }
+
     /// Doses recorded for these people.
     pub async fn recorded_doses(
         &self,

@@ -513,6 +513,49 @@ async fn each_eligibility_rule_refuses_with_its_code_and_cancel_gives_capacity_b
             centre_and_session(&store, today.plus_days(60), "COVISHIELD", 5, 5, 18).await;
         let (status, body) = book(&adult, schedule(covishield_later, 2, &[&adult_ref])).await;
         assert_eq!(status, 200, "{backend:?}: interval met: {body}");
+        let dose2 = body["appointment_confirmation_no"]
+            .as_str()
+            .expect("confirmation")
+            .to_owned();
+        deliver_due(&store, &vault, &Notifier::Log(outbox.clone()))
+            .await
+            .expect("deliver");
+        let sms_code = std::fs::read_to_string(&outbox)
+            .expect("outbox")
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("line"))
+            .filter_map(|v| {
+                v["text"]
+                    .as_str()
+                    .filter(|t| t.contains(&dose2))
+                    .map(str::to_owned)
+            })
+            .find_map(|t| t.split("secret code is ").nth(1).map(|c| c[..4].to_owned()))
+            .expect("the dose-2 SMS");
+        let (_, list) = call(
+            addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            Some(&adult),
+            None,
+        )
+        .await;
+        let appointments = list["beneficiaries"][0]["appointments"]
+            .as_array()
+            .expect("appointments")
+            .clone();
+        assert_eq!(
+            appointments.len(),
+            1,
+            "{backend:?}: the live one only: {appointments:?}"
+        );
+        assert_eq!(appointments[0]["appointment_id"], dose2.as_str());
+        assert_eq!(appointments[0]["dose"], 2);
+        assert_eq!(
+            appointments[0]["secret_code"],
+            sms_code.as_str(),
+            "{backend:?}: the citizen sees the code"
+        );
         assert_eq!(
             code(&book(&adult, schedule(covishield_later, 3, &[&adult_ref])).await),
             (400, "TKABKG0003".into()),

@@ -315,7 +315,16 @@ pub async fn beneficiaries(
                 "vaccine": "",
                 "dose1_date": "",
                 "dose2_date": "",
-                "appointments": [],
+                "appointments": b.appointments.iter().map(|a| json!({
+                    "appointment_id": a.appointment_id.to_string(),
+                    "session_id": a.session_id.to_string(),
+                    "center_id": a.centre_id,
+                    "name": a.centre_name,
+                    "date": a.date.to_string(),
+                    "slot": a.slot,
+                    "dose": a.dose,
+                    "secret_code": a.code,
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
