@@ -8,7 +8,7 @@ use crate::clock::{IST, now_ms, today_in_india};
 use crate::error::{AppError, Refusal};
 use crate::vault::Vault;
 use teeka_store::Store;
-use teeka_store::booking::{BookingOutcome, NewBooking};
+use teeka_store::booking::{BookingOutcome, NewBooking, RescheduleOutcome};
 use teeka_store::identity::{OutboxMessage, SealedColumn};
 use uuid::Uuid;
 
@@ -98,6 +98,90 @@ impl Booking<'_> {
                     "dose must be 1, 2 or 3 (precaution)",
                 )
             })?;
+        let (session_id, session, people) = self.eligible(grant, request, request_id).await?;
+        let plan = &session.plan;
+        // A retried request (the same people, dose and session, already booked together) gets the
+        // first answer instead of a second booking or an error.
+        let mut earlier = Vec::new();
+        for (_, subject) in &people {
+            earlier.push(self.store.live_appointment(*subject, dose).await?);
+        }
+        if let Some(Some((confirmation, booked_session))) = earlier.first()
+            && *booked_session == session_id
+            && earlier
+                .iter()
+                .all(|e| e.as_ref().is_some_and(|(c, _)| c == confirmation))
+        {
+            return Ok(confirmation.clone());
+        }
+        self.check_doses(&people, dose, plan).await?;
+
+        let appointment_id = Uuid::new_v4();
+        let code = four_digit_code()?;
+        let centre = self
+            .store
+            .get_centre(plan.centre_id)
+            .await?
+            .map_or_else(String::new, |c| c.centre.name);
+        // CoWIN's wording, with the code the desk will ask for.
+        let text = format!(
+            "Your vaccination appointment is confirmed for {} at {}, {}. Appointment ID {}. \
+             Your 4 digit secret code is {code}. - Teeka",
+            plan.date,
+            centre,
+            request.slot.trim(),
+            appointment_id
+        );
+        let sms = self
+            .sms_to_holder(grant, "appointment.booked", text)
+            .await?;
+        let booking = NewBooking {
+            appointment_id,
+            confirmation_no: appointment_id.to_string(),
+            account_id: grant.account_id(),
+            session_id,
+            slot: request.slot.trim().to_owned(),
+            dose,
+            code_sealed: self
+                .vault
+                .seal(code.as_bytes(), &appointment_code_binding(appointment_id))?,
+            people,
+            now_ms: now_ms(),
+            sms,
+        };
+        let event = grant.event(
+            "appointment.book",
+            "booked by the beneficiary's mobile holder",
+            request_id,
+        );
+        match self.store.book(&booking, &event).await? {
+            BookingOutcome::Booked => Ok(booking.confirmation_no),
+            BookingOutcome::Full => Err(refused(
+                Refusal::Conflict,
+                CENTRE_FULL,
+                "This centre is completely booked for the selected date. Please try another date or centre.",
+            )),
+            BookingOutcome::NoSession => Err(refused(
+                Refusal::NotFound,
+                NO_SUCH_SESSION,
+                "No such session",
+            )),
+            BookingOutcome::AlreadyBooked(reference_id) => Err(refused(
+                Refusal::Conflict,
+                ALREADY_BOOKED,
+                format!("{reference_id} already has an appointment for this dose"),
+            )),
+        }
+    }
+
+    /// The checks a booking and a reschedule share: the people are the grant's own, the session
+    /// exists and is open for booking, the slot is the session's, every age is within its limits.
+    async fn eligible(
+        &self,
+        grant: &CitizenGrant,
+        request: &ScheduleRequest,
+        request_id: &str,
+    ) -> Result<(Uuid, teeka_store::SessionAvailability, Vec<(String, Uuid)>), AppError> {
         if request.beneficiaries.is_empty() || request.beneficiaries.len() > self.config.max_people
         {
             return Err(AppError::BadInput(format!(
@@ -176,78 +260,7 @@ impl Booking<'_> {
             }
             people.push((row.reference_id.clone(), row.subject_id));
         }
-        // A retried request (the same people, dose and session, already booked together) gets the
-        // first answer instead of a second booking or an error.
-        let mut earlier = Vec::new();
-        for (_, subject) in &people {
-            earlier.push(self.store.live_appointment(*subject, dose).await?);
-        }
-        if let Some(Some((confirmation, booked_session))) = earlier.first()
-            && *booked_session == session_id
-            && earlier
-                .iter()
-                .all(|e| e.as_ref().is_some_and(|(c, _)| c == confirmation))
-        {
-            return Ok(confirmation.clone());
-        }
-        self.check_doses(&people, dose, plan).await?;
-
-        let appointment_id = Uuid::new_v4();
-        let code = four_digit_code()?;
-        let centre = self
-            .store
-            .get_centre(plan.centre_id)
-            .await?
-            .map_or_else(String::new, |c| c.centre.name);
-        // CoWIN's wording, with the code the desk will ask for.
-        let text = format!(
-            "Your vaccination appointment is confirmed for {} at {}, {}. Appointment ID {}. \
-             Your 4 digit secret code is {code}. - Teeka",
-            plan.date,
-            centre,
-            request.slot.trim(),
-            appointment_id
-        );
-        let sms = self
-            .sms_to_holder(grant, "appointment.booked", text)
-            .await?;
-        let booking = NewBooking {
-            appointment_id,
-            confirmation_no: appointment_id.to_string(),
-            account_id: grant.account_id(),
-            session_id,
-            slot: request.slot.trim().to_owned(),
-            dose,
-            code_sealed: self
-                .vault
-                .seal(code.as_bytes(), &appointment_code_binding(appointment_id))?,
-            people,
-            now_ms: now_ms(),
-            sms,
-        };
-        let event = grant.event(
-            "appointment.book",
-            "booked by the beneficiary's mobile holder",
-            request_id,
-        );
-        match self.store.book(&booking, &event).await? {
-            BookingOutcome::Booked => Ok(booking.confirmation_no),
-            BookingOutcome::Full => Err(refused(
-                Refusal::Conflict,
-                CENTRE_FULL,
-                "This centre is completely booked for the selected date. Please try another date or centre.",
-            )),
-            BookingOutcome::NoSession => Err(refused(
-                Refusal::NotFound,
-                NO_SUCH_SESSION,
-                "No such session",
-            )),
-            BookingOutcome::AlreadyBooked(reference_id) => Err(refused(
-                Refusal::Conflict,
-                ALREADY_BOOKED,
-                format!("{reference_id} already has an appointment for this dose"),
-            )),
-        }
+        Ok((session_id, session, people))
     }
 
     /// Dose order, same vaccine, minimum intervals and the precaution interval, from master data.
@@ -317,6 +330,80 @@ impl Booking<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Moves a live appointment (everyone on it) to another session and slot, after the same
+    /// checks as a booking; its id and code stay the same.
+    pub async fn reschedule(
+        &self,
+        grant: &CitizenGrant,
+        appointment_id: &str,
+        session_id: &str,
+        slot: &str,
+        request_id: &str,
+    ) -> Result<(), AppError> {
+        let missing = || {
+            refused(
+                Refusal::NotFound,
+                NO_SUCH_APPOINTMENT,
+                "No such appointment",
+            )
+        };
+        let appointment_id: Uuid = appointment_id.trim().parse().map_err(|_| missing())?;
+        let booked = self
+            .store
+            .booked_appointment(grant.account_id(), appointment_id)
+            .await?
+            .filter(|b| !b.reference_ids.is_empty())
+            .ok_or_else(missing)?;
+        let request = ScheduleRequest {
+            dose: i64::from(booked.dose),
+            session_id: session_id.to_owned(),
+            slot: slot.to_owned(),
+            beneficiaries: booked.reference_ids.clone(),
+        };
+        let (new_session, session, people) = self.eligible(grant, &request, request_id).await?;
+        self.check_doses(&people, booked.dose, &session.plan)
+            .await?;
+        let centre = self
+            .store
+            .get_centre(session.plan.centre_id)
+            .await?
+            .map_or_else(String::new, |c| c.centre.name);
+        let text = format!(
+            "Your vaccination appointment {appointment_id} has been rescheduled to {} at {}, {}. - Teeka",
+            session.plan.date,
+            centre,
+            slot.trim()
+        );
+        let sms = self
+            .sms_to_holder(grant, "appointment.rescheduled", text)
+            .await?;
+        let event = grant.event(
+            "appointment.reschedule",
+            "rescheduled by the beneficiary's mobile holder",
+            request_id,
+        );
+        match self
+            .store
+            .reschedule(
+                grant.account_id(),
+                appointment_id,
+                new_session,
+                slot.trim(),
+                &event,
+                sms.as_ref(),
+            )
+            .await?
+        {
+            RescheduleOutcome::Moved => Ok(()),
+            RescheduleOutcome::Full => Err(refused(
+                Refusal::Conflict,
+                CENTRE_FULL,
+                "This centre is completely booked for the selected date. Please try another date or centre.",
+            )),
+            RescheduleOutcome::NotFound => Err(missing()),
+        }
     }
 
     /// Cancels the named people's places; capacity goes back to the session.

@@ -67,6 +67,28 @@ pub enum BookingOutcome {
     AlreadyBooked(String),
 }
 
+/// What a reschedule needs to know of the appointment it moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookedAppointment {
+    /// The session it is in now.
+    pub session_id: Uuid,
+    /// Which dose.
+    pub dose: i32,
+    /// Who is still booked on it.
+    pub reference_ids: Vec<String>,
+}
+
+/// What became of a reschedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RescheduleOutcome {
+    /// Moved.
+    Moved,
+    /// The new session has no room for everyone.
+    Full,
+    /// No such live appointment on this account.
+    NotFound,
+}
+
 /// A live appointment as its holder sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveAppointment {
@@ -283,6 +305,103 @@ macro_rules! booking_store_methods {
             .fetch_optional(self.reader())
             .await?;
             Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
+        }
+
+        /// One of the account's live appointments: its session, dose and the people still on it.
+        pub async fn booked_appointment(
+            &self,
+            account_id: uuid::Uuid,
+            appointment_id: uuid::Uuid,
+        ) -> Result<Option<$crate::booking::BookedAppointment>, $crate::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query("SELECT session_id, dose FROM appointments WHERE appointment_id = $1 AND account_id = $2 AND state = 'booked'")
+                .bind(appointment_id)
+                .bind(account_id)
+                .fetch_optional(self.reader())
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            let people = sqlx::query("SELECT reference_id FROM appointment_beneficiaries WHERE appointment_id = $1 AND live = $2 ORDER BY reference_id")
+                .bind(appointment_id)
+                .bind(true)
+                .fetch_all(self.reader())
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(Some($crate::booking::BookedAppointment { session_id: row.try_get(0)?, dose: row.try_get(1)?, reference_ids: people }))
+        }
+
+        /// Moves a live appointment (everyone on it) to another session and slot, in one
+        /// transaction: the new places are taken first, then the old ones given back.
+        pub async fn reschedule(
+            &self,
+            account_id: uuid::Uuid,
+            appointment_id: uuid::Uuid,
+            new_session: uuid::Uuid,
+            new_slot: &str,
+            event: &$crate::identity::AccessEventRecord,
+            sms: Option<&$crate::identity::OutboxMessage>,
+        ) -> Result<$crate::booking::RescheduleOutcome, $crate::StoreError> {
+            use $crate::booking::RescheduleOutcome;
+            use sqlx::Row;
+            let mut tx = self.begin_write().await?;
+            let row = sqlx::query("SELECT session_id, dose FROM appointments WHERE appointment_id = $1 AND account_id = $2 AND state = 'booked'")
+                .bind(appointment_id)
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                tx.rollback().await?;
+                return Ok(RescheduleOutcome::NotFound);
+            };
+            let old_session: uuid::Uuid = row.try_get(0)?;
+            let dose: i32 = row.try_get(1)?;
+            let subjects: Vec<uuid::Uuid> = sqlx::query("SELECT subject_id FROM appointment_beneficiaries WHERE appointment_id = $1 AND live = $2")
+                .bind(appointment_id)
+                .bind(true)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            let n = i32::try_from(subjects.len()).map_err($crate::StoreError::corrupt)?;
+            let (take, give_back) = $crate::booking::capacity_sql(dose).ok_or_else(|| $crate::StoreError::corrupt("dose"))?;
+            // A new slot in the same session moves no capacity.
+            if new_session != old_session {
+                if sqlx::query(take).bind(new_session).bind(n).execute(&mut *tx).await?.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(RescheduleOutcome::Full);
+                }
+                sqlx::query(give_back).bind(old_session).bind(n).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE appointments SET session_id = $2, slot = $3 WHERE appointment_id = $1")
+                .bind(appointment_id)
+                .bind(new_session)
+                .bind(new_slot)
+                .execute(&mut *tx)
+                .await?;
+            for subject in subjects {
+                let mut e = event.clone();
+                e.subject_id = Some(subject);
+                Self::append_access_event(&mut tx, &e).await?;
+            }
+            let mut districts = Vec::new();
+            for session in [old_session, new_session] {
+                let district: i32 = sqlx::query(
+                    "SELECT c.district_id FROM sessions s JOIN centres c ON c.centre_id = s.centre_id WHERE s.session_id = $1",
+                )
+                .bind(session)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+                districts.push(teeka_domain::DistrictId(district));
+            }
+            Self::note_availability_change(&mut tx, districts).await?;
+            if let Some(sms) = sms {
+                Self::insert_outbox(&mut tx, sms).await?;
+            }
+            tx.commit().await?;
+            Ok(RescheduleOutcome::Moved)
         }
 
         /// The live appointments of an account's beneficiaries.

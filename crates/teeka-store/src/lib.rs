@@ -369,6 +369,28 @@ impl Store {
         dispatch!(self, s => s.live_appointment(subject_id, dose).await)
     }
 
+    /// One of the account's live appointments.
+    pub async fn booked_appointment(
+        &self,
+        account_id: Uuid,
+        appointment_id: Uuid,
+    ) -> Result<Option<booking::BookedAppointment>, StoreError> {
+        dispatch!(self, s => s.booked_appointment(account_id, appointment_id).await)
+    }
+
+    /// Moves a live appointment to another session and slot.
+    pub async fn reschedule(
+        &self,
+        account_id: Uuid,
+        appointment_id: Uuid,
+        new_session: Uuid,
+        new_slot: &str,
+        event: &identity::AccessEventRecord,
+        sms: Option<&identity::OutboxMessage>,
+    ) -> Result<booking::RescheduleOutcome, StoreError> {
+        dispatch!(self, s => s.reschedule(account_id, appointment_id, new_session, new_slot, event, sms).await)
+    }
+
     /// The live appointments of an account's beneficiaries.
     pub async fn live_appointments(
         &self,

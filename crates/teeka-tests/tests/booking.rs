@@ -565,3 +565,97 @@ async fn each_eligibility_rule_refuses_with_its_code_and_cancel_gives_capacity_b
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn reschedule_moves_the_appointment_atomically() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let outbox_dir = tempfile::tempdir().expect("dir");
+        let outbox = outbox_dir.path().join("sms.jsonl");
+        let addr = serve(store.clone(), vault.clone(), BookingConfig::default()).await;
+        let tomorrow = teeka_app::clock::today_in_india().plus_days(1);
+        let (token, reference) = citizen(addr, &store, &vault, &outbox, 1, 1980).await;
+        let (stranger, _) = citizen(addr, &store, &vault, &outbox, 2, 1980).await;
+        let first = centre_and_session(&store, tomorrow, "COVISHIELD", 5, 5, 18).await;
+        let second =
+            centre_and_session(&store, tomorrow.plus_days(1), "COVISHIELD", 5, 5, 18).await;
+        let full = centre_and_session(&store, tomorrow.plus_days(2), "COVISHIELD", 0, 5, 18).await;
+        let (status, booked) = call(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/schedule",
+            Some(&token),
+            Some(schedule(first, 1, &[&reference])),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {booked}");
+        let id = booked["appointment_confirmation_no"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let available = |s: uuid::Uuid| {
+            let store = store.clone();
+            async move {
+                store
+                    .get_session(s)
+                    .await
+                    .expect("get")
+                    .expect("session")
+                    .available
+                    .dose1
+            }
+        };
+        let move_to = |session: uuid::Uuid, who: String| {
+            let body = json!({ "appointment_id": id, "session_id": session.to_string(), "slot": "09:00AM-11:00AM" });
+            async move {
+                call(
+                    addr,
+                    Method::POST,
+                    "/api/v2/appointment/reschedule",
+                    Some(&who),
+                    Some(body),
+                )
+                .await
+            }
+        };
+        let (status, body) = move_to(full, token.clone()).await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (409, Some("APPOIN0040")),
+            "{backend:?}"
+        );
+        assert_eq!(
+            (available(first).await, available(full).await),
+            (4, 0),
+            "{backend:?}: nothing moved"
+        );
+        let (status, _) = move_to(second, stranger.clone()).await;
+        assert_eq!(status, 404, "{backend:?}: not theirs");
+        let (status, body) = move_to(second, token.clone()).await;
+        assert_eq!(status, 204, "{backend:?}: {body}");
+        assert_eq!(
+            (available(first).await, available(second).await),
+            (5, 4),
+            "{backend:?}: the place moved"
+        );
+        let (_, list) = call(
+            addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            Some(&token),
+            None,
+        )
+        .await;
+        let appointment = &list["beneficiaries"][0]["appointments"][0];
+        assert_eq!(appointment["appointment_id"], id.as_str());
+        assert_eq!(appointment["session_id"], second.to_string(), "{backend:?}");
+        assert_eq!(
+            appointment["secret_code"].as_str().map(str::len),
+            Some(4),
+            "{backend:?}: the code stays"
+        );
+        store.close().await;
+    }
+}

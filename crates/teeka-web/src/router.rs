@@ -79,6 +79,7 @@ fn cowin_routes(state: AppState) -> Router<AppState> {
         )
         .route("/v2/appointment/beneficiaries", get(citizen::beneficiaries))
         .route("/v2/appointment/schedule", post(booking::schedule))
+        .route("/v2/appointment/reschedule", post(booking::reschedule))
         .route("/v2/appointment/cancel", post(booking::cancel))
         .route_layer(axum::middleware::from_fn(label_route))
         .fallback(cowin_not_found)

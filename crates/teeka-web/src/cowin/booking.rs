@@ -81,6 +81,40 @@ pub async fn schedule(
 }
 
 #[derive(Deserialize)]
+struct Reschedule {
+    appointment_id: Option<String>,
+    session_id: Option<String>,
+    slot: Option<String>,
+}
+
+/// `POST /api/v2/appointment/reschedule {appointment_id, session_id, slot}` → 204
+pub async fn reschedule(
+    State(app): State<AppState>,
+    Citizen(grant): Citizen,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CowinError> {
+    let r: Reschedule = read_json(&body)?;
+    let appointment_id = r
+        .appointment_id
+        .ok_or_else(|| CowinError::missing("appointment_id"))?;
+    let session_id = r
+        .session_id
+        .ok_or_else(|| CowinError::missing("session_id"))?;
+    let slot = r.slot.ok_or_else(|| CowinError::missing("slot"))?;
+    booking(&app)
+        .reschedule(
+            &grant,
+            &appointment_id,
+            &session_id,
+            &slot,
+            &request_id(&headers),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
 struct Cancel {
     appointment_id: Option<String>,
     #[serde(rename = "beneficiariesToCancel")]
