@@ -656,6 +656,37 @@ async fn reschedule_moves_the_appointment_atomically() {
             Some(4),
             "{backend:?}: the code stays"
         );
+
+        // The authenticated availability routes answer live (no cache) and only with a token.
+        let path = format!(
+            "/api/v2/appointment/sessions/calendarByDistrict?district_id=395&date={tomorrow}"
+        );
+        let (status, _) = call(addr, Method::GET, &path, None, None).await;
+        assert_eq!(status, 401, "{backend:?}");
+        let r = teeka_loadgen::request(
+            addr,
+            Method::GET,
+            &path,
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+        )
+        .await
+        .expect("request");
+        assert_eq!(r.status.as_u16(), 200);
+        assert_eq!(
+            r.header("cache-control"),
+            Some("private, no-store"),
+            "{backend:?}"
+        );
+        let live: Value = serde_json::from_slice(&r.body).expect("json");
+        let second_now = live["centers"][0]["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .find(|x| x["session_id"] == second.to_string())
+            .expect("the second session")["available_capacity_dose1"]
+            .clone();
+        assert_eq!(second_now, 4, "{backend:?}: the booking shows at once");
         store.close().await;
     }
 }

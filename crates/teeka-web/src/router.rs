@@ -78,6 +78,22 @@ fn cowin_routes(state: AppState) -> Router<AppState> {
             post(citizen::delete_beneficiary),
         )
         .route("/v2/appointment/beneficiaries", get(citizen::beneficiaries))
+        .route(
+            "/v2/appointment/sessions/calendarByDistrict",
+            get(public::live_calendar_by_district),
+        )
+        .route(
+            "/v2/appointment/sessions/calendarByPin",
+            get(public::live_calendar_by_pin),
+        )
+        .route(
+            "/v2/appointment/sessions/findByDistrict",
+            get(public::live_find_by_district),
+        )
+        .route(
+            "/v2/appointment/sessions/findByPin",
+            get(public::live_find_by_pin),
+        )
         .route("/v2/appointment/schedule", post(booking::schedule))
         .route("/v2/appointment/reschedule", post(booking::reschedule))
         .route("/v2/appointment/cancel", post(booking::cancel))

@@ -208,6 +208,18 @@ async fn sessions(
     which: ScopeParam,
     shape: SessionsShape,
 ) -> Result<Response, CowinError> {
+    answer_sessions(app, raw, which, shape, false).await
+}
+
+/// The answer itself; `live` skips the cache (the authenticated routes a booking client polls
+/// right before booking), and such answers are not to be kept by any cache.
+async fn answer_sessions(
+    app: AppState,
+    raw: Option<String>,
+    which: ScopeParam,
+    shape: SessionsShape,
+    live: bool,
+) -> Result<Response, CowinError> {
     let params = Params::parse(raw.as_deref())?;
     let scope = scope(&params, which)?;
     let date: CowinDate = params.required("date")?;
@@ -218,12 +230,60 @@ async fn sessions(
     let store = app.store.clone();
     let key = shape.key(scope.clone(), date, vaccine.clone());
     let depends_on = district_of(&scope);
-    let answer = cached_or_fresh(&app, key, date, depends_on, || async move {
+    let compute = || async move {
         let rows = availability::sessions(&store, scope, date, shape.days(), vaccine).await?;
         shape.render(&rows)
-    })
-    .await?;
+    };
+    if live {
+        let mut response = (
+            [(header::CONTENT_TYPE, "application/json")],
+            compute().await?,
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        return Ok(response);
+    }
+    let answer = cached_or_fresh(&app, key, date, depends_on, compute).await?;
     Ok(json_answer(&app, answer))
+}
+
+/// `GET /api/v2/appointment/sessions/calendarByDistrict` (citizen token): uncached.
+pub async fn live_calendar_by_district(
+    State(app): State<AppState>,
+    _citizen: super::citizen::Citizen,
+    RawQuery(q): RawQuery,
+) -> Result<Response, CowinError> {
+    answer_sessions(app, q, ScopeParam::District, SessionsShape::Calendar, true).await
+}
+
+/// `GET /api/v2/appointment/sessions/calendarByPin` (citizen token): uncached.
+pub async fn live_calendar_by_pin(
+    State(app): State<AppState>,
+    _citizen: super::citizen::Citizen,
+    RawQuery(q): RawQuery,
+) -> Result<Response, CowinError> {
+    answer_sessions(app, q, ScopeParam::Pincode, SessionsShape::Calendar, true).await
+}
+
+/// `GET /api/v2/appointment/sessions/findByDistrict` (citizen token): uncached.
+pub async fn live_find_by_district(
+    State(app): State<AppState>,
+    _citizen: super::citizen::Citizen,
+    RawQuery(q): RawQuery,
+) -> Result<Response, CowinError> {
+    answer_sessions(app, q, ScopeParam::District, SessionsShape::Find, true).await
+}
+
+/// `GET /api/v2/appointment/sessions/findByPin` (citizen token): uncached.
+pub async fn live_find_by_pin(
+    State(app): State<AppState>,
+    _citizen: super::citizen::Citizen,
+    RawQuery(q): RawQuery,
+) -> Result<Response, CowinError> {
+    answer_sessions(app, q, ScopeParam::Pincode, SessionsShape::Find, true).await
 }
 
 /// `GET /api/v2/appointment/sessions/public/calendarByDistrict?district_id=&date=[&vaccine=]`
