@@ -128,6 +128,22 @@ pub struct RecordedDose {
 /// Stamps the booking methods onto a backend (see `common.rs` for why a macro).
 macro_rules! booking_store_methods {
     ($db:ty) => {
+        /// The district a session's centre is in (whose change counter a booking bumps).
+        async fn district_of_session(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            session: uuid::Uuid,
+        ) -> Result<teeka_domain::DistrictId, $crate::StoreError> {
+            use sqlx::Row;
+            let district: i32 = sqlx::query(
+                "SELECT c.district_id FROM sessions s JOIN centres c ON c.centre_id = s.centre_id WHERE s.session_id = $1",
+            )
+            .bind(session)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+            Ok(teeka_domain::DistrictId(district))
+        }
+
         /// Books everyone in `b` into the session, all or none, with one access event per person.
         pub async fn book(
             &self,
@@ -135,7 +151,6 @@ macro_rules! booking_store_methods {
             event: &$crate::identity::AccessEventRecord,
         ) -> Result<$crate::booking::BookingOutcome, $crate::StoreError> {
             use $crate::booking::BookingOutcome;
-            use sqlx::Row;
             let Some((take, _)) = $crate::booking::capacity_sql(b.dose) else {
                 return Ok(BookingOutcome::NoSession);
             };
@@ -190,14 +205,8 @@ macro_rules! booking_store_methods {
                 e.subject_id = Some(*subject_id);
                 Self::append_access_event(&mut tx, &e).await?;
             }
-            let district: i32 = sqlx::query(
-                "SELECT c.district_id FROM sessions s JOIN centres c ON c.centre_id = s.centre_id WHERE s.session_id = $1",
-            )
-            .bind(b.session_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-            Self::note_availability_change(&mut tx, [teeka_domain::DistrictId(district)]).await?;
+            let district = Self::district_of_session(&mut tx, b.session_id).await?;
+            Self::note_availability_change(&mut tx, [district]).await?;
             if let Some(sms) = &b.sms {
                 Self::insert_outbox(&mut tx, sms).await?;
             }
@@ -272,14 +281,8 @@ macro_rules! booking_store_methods {
                     .execute(&mut *tx)
                     .await?;
             }
-            let district: i32 = sqlx::query(
-                "SELECT c.district_id FROM sessions s JOIN centres c ON c.centre_id = s.centre_id WHERE s.session_id = $1",
-            )
-            .bind(session_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-            Self::note_availability_change(&mut tx, [teeka_domain::DistrictId(district)]).await?;
+            let district = Self::district_of_session(&mut tx, session_id).await?;
+            Self::note_availability_change(&mut tx, [district]).await?;
             if let Some(sms) = sms {
                 Self::insert_outbox(&mut tx, sms).await?;
             }
@@ -387,14 +390,8 @@ macro_rules! booking_store_methods {
             }
             let mut districts = Vec::new();
             for session in [old_session, new_session] {
-                let district: i32 = sqlx::query(
-                    "SELECT c.district_id FROM sessions s JOIN centres c ON c.centre_id = s.centre_id WHERE s.session_id = $1",
-                )
-                .bind(session)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
-                districts.push(teeka_domain::DistrictId(district));
+                let district = Self::district_of_session(&mut tx, session).await?;
+                districts.push(district);
             }
             Self::note_availability_change(&mut tx, districts).await?;
             if let Some(sms) = sms {

@@ -1,6 +1,6 @@
 //! CoWIN's booking routes for a logged-in citizen: schedule and cancel.
 
-use super::citizen::Citizen;
+use super::citizen::{Citizen, request_id, text_of};
 use super::params::read_json;
 use crate::error::CowinError;
 use crate::state::AppState;
@@ -17,23 +17,6 @@ fn booking(app: &AppState) -> Booking<'_> {
         store: &app.store,
         vault: &app.vault,
         config: &app.booking,
-    }
-}
-
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(&crate::middleware::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
-
-/// A JSON string or number as text.
-fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 

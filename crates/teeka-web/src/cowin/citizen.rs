@@ -50,7 +50,8 @@ fn identity(app: &AppState) -> Identity<'_> {
     }
 }
 
-fn request_id(headers: &HeaderMap) -> String {
+/// The server's request id for this request (it goes on the ledger).
+pub(crate) fn request_id(headers: &HeaderMap) -> String {
     headers
         .get(&crate::middleware::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
@@ -93,7 +94,7 @@ struct ConfirmOtp {
 }
 
 /// A JSON string or number as text (CoWIN clients send both for the same fields).
-fn text_of(v: &Value) -> Option<String> {
+pub(crate) fn text_of(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
