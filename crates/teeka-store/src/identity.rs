@@ -613,20 +613,6 @@ macro_rules! identity_store_methods {
             Ok(done > 0)
         }
 
-        /// Revokes every session of an account.
-        pub async fn revoke_account_sessions(&self, account_id: uuid::Uuid) -> Result<u64, $crate::StoreError> {
-            let mut tx = self.begin_write().await?;
-            let done = sqlx::query("UPDATE citizen_sessions SET revoked = $2 WHERE account_id = $1 AND revoked = $3")
-                .bind(account_id)
-                .bind(true)
-                .bind(false)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            Ok(done)
-        }
-
         /// The account's sealed mobile and its blind index (what the seal is bound to).
         pub async fn account_mobile_sealed(
             &self,

@@ -238,11 +238,6 @@ impl Store {
         dispatch!(self, s => s.revoke_session(token_hash).await)
     }
 
-    /// Revokes every session of an account.
-    pub async fn revoke_account_sessions(&self, account_id: Uuid) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.revoke_account_sessions(account_id).await)
-    }
-
     /// The account's sealed mobile and its blind index.
     pub async fn account_mobile_sealed(
         &self,

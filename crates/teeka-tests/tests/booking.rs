@@ -209,6 +209,31 @@ async fn centre_and_session(
     id
 }
 
+/// A fresh database, its store, keys, and where development SMS land.
+struct World {
+    db: TestDb,
+    store: Store,
+    vault: Arc<Vault>,
+    outbox: std::path::PathBuf,
+    _outbox_dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new(backend: teeka_tests::Backend) -> World {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let outbox_dir = tempfile::tempdir().expect("dir");
+        let outbox = outbox_dir.path().join("sms.jsonl");
+        World {
+            db,
+            store,
+            vault: test_vault(),
+            outbox,
+            _outbox_dir: outbox_dir,
+        }
+    }
+}
+
 fn schedule(session: uuid::Uuid, dose: u8, people: &[&str]) -> Value {
     json!({ "dose": dose, "session_id": session.to_string(), "slot": "09:00AM-11:00AM", "beneficiaries": people })
 }
@@ -216,11 +241,13 @@ fn schedule(session: uuid::Uuid, dose: u8, people: &[&str]) -> Value {
 #[tokio::test]
 async fn five_hundred_citizens_ten_places_no_slot_sold_twice() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let store = prepared_store(&db).await;
-        let vault = test_vault();
-        let outbox_dir = tempfile::tempdir().expect("dir");
-        let outbox = outbox_dir.path().join("sms.jsonl");
+        let World {
+            db,
+            store,
+            vault,
+            outbox,
+            _outbox_dir,
+        } = World::new(backend).await;
         // Three server instances, each with its own connection pool, on one database.
         let mut servers = vec![serve(store.clone(), vault.clone(), BookingConfig::default()).await];
         for _ in 0..2 {
@@ -280,11 +307,13 @@ async fn five_hundred_citizens_ten_places_no_slot_sold_twice() {
 #[tokio::test]
 async fn each_eligibility_rule_refuses_with_its_code_and_cancel_gives_capacity_back() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let store = prepared_store(&db).await;
-        let vault = test_vault();
-        let outbox_dir = tempfile::tempdir().expect("dir");
-        let outbox = outbox_dir.path().join("sms.jsonl");
+        let World {
+            db: _db,
+            store,
+            vault,
+            outbox,
+            _outbox_dir,
+        } = World::new(backend).await;
         let addr = serve(store.clone(), vault.clone(), BookingConfig::default()).await;
         let today = teeka_app::clock::today_in_india();
         let tomorrow = today.plus_days(1);
@@ -569,11 +598,13 @@ async fn each_eligibility_rule_refuses_with_its_code_and_cancel_gives_capacity_b
 #[tokio::test]
 async fn reschedule_moves_the_appointment_atomically() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let store = prepared_store(&db).await;
-        let vault = test_vault();
-        let outbox_dir = tempfile::tempdir().expect("dir");
-        let outbox = outbox_dir.path().join("sms.jsonl");
+        let World {
+            db: _db,
+            store,
+            vault,
+            outbox,
+            _outbox_dir,
+        } = World::new(backend).await;
         let addr = serve(store.clone(), vault.clone(), BookingConfig::default()).await;
         let tomorrow = teeka_app::clock::today_in_india().plus_days(1);
         let (token, reference) = citizen(addr, &store, &vault, &outbox, 1, 1980).await;

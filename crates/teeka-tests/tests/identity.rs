@@ -46,6 +46,11 @@ fn sha256_hex(text: &str) -> String {
     teeka_crypto::sha256_hex(text)
 }
 
+/// The SHA-256 of an OTP that is certainly not `otp`.
+fn wrong_answer(otp: &str) -> String {
+    sha256_hex(if otp == "000000" { "111111" } else { "000000" })
+}
+
 fn body(r: &teeka_loadgen::HttpResponse) -> Value {
     serde_json::from_slice(&r.body).unwrap_or(Value::Null)
 }
@@ -354,7 +359,7 @@ async fn otps_are_single_use_three_strikes_and_expire() {
             .expect("txn")
             .to_owned();
         let otp = h.last_otp("9000000002").await;
-        let wrong = sha256_hex(if otp == "000000" { "111111" } else { "000000" });
+        let wrong = wrong_answer(&otp);
         for attempt in 1..=3 {
             let r = confirm(txn.clone(), wrong.clone()).await;
             let expected = if attempt < 3 {
@@ -568,7 +573,7 @@ async fn send_limits_hold_per_mobile_per_ip_and_across_two_processes() {
             .expect("txn")
             .to_owned();
         let otp = f.last_otp("9300000001").await;
-        let wrong = sha256_hex(if otp == "000000" { "111111" } else { "000000" });
+        let wrong = wrong_answer(&otp);
         for _ in 0..10 {
             let r = f
                 .post(
@@ -1033,7 +1038,7 @@ async fn concurrent_confirms_cannot_share_an_otp_or_exceed_three_strikes() {
             .expect("txn")
             .to_owned();
         let otp = h.last_otp("9900000002").await;
-        let wrong = sha256_hex(if otp == "000000" { "111111" } else { "000000" });
+        let wrong = wrong_answer(&otp);
         let answers = fire(json!({ "otp": wrong, "txnId": txn }), 10).await;
         let codes: Vec<String> = answers.iter().map(code).collect();
         assert_eq!(
