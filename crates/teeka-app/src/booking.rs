@@ -34,6 +34,10 @@ pub const INVALID_DOSE: &str = "TKABKG0007";
 pub const NO_SUCH_SESSION: &str = "TKABKG0008";
 /// Ours: no such appointment on this account.
 pub const NO_SUCH_APPOINTMENT: &str = "TKABKG0009";
+/// Ours: this `Idempotency-Key` was used with a different request.
+pub const IDEMPOTENCY_KEY_REUSED: &str = "TKABKG0011";
+/// Ours: too many booking requests from this account or address.
+pub const TOO_MANY_BOOKINGS: &str = "TKABKG0012";
 
 /// Booking settings.
 #[derive(Debug, Clone)]
@@ -42,6 +46,9 @@ pub struct BookingConfig {
     pub same_day_cutoff_minute: u16,
     /// People per booking.
     pub max_people: usize,
+    /// When set, a booking or reschedule must carry a proof of work of this many bits (see
+    /// [`crate::antibot`]); off by default, for an operator to switch on under attack.
+    pub proof_of_work_bits: Option<u8>,
 }
 
 impl Default for BookingConfig {
@@ -49,6 +56,7 @@ impl Default for BookingConfig {
         Self {
             same_day_cutoff_minute: 15 * 60,
             max_people: 4,
+            proof_of_work_bits: None,
         }
     }
 }
@@ -64,6 +72,34 @@ pub struct ScheduleRequest {
     pub slot: String,
     /// Reference ids.
     pub beneficiaries: Vec<String>,
+    /// The client's `Idempotency-Key`, when it sent one.
+    pub idempotency_key: Option<String>,
+}
+
+impl ScheduleRequest {
+    /// What identifies the request behind an idempotency key: a retry must ask for the same.
+    fn fingerprint(&self) -> Vec<u8> {
+        let mut people = self.beneficiaries.clone();
+        people.sort();
+        let text = format!(
+            "{}\n{}\n{}\n{}",
+            self.dose,
+            self.session_id.trim(),
+            self.slot.trim(),
+            people.join(",")
+        );
+        teeka_crypto::sha256(text.as_bytes()).to_vec()
+    }
+}
+
+/// An idempotency key as the header may carry it: 1 to 255 visible ASCII characters.
+fn checked_key(key: &str) -> Result<&str, AppError> {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::BadInput(
+            "Idempotency-Key: 1 to 255 visible ASCII characters".into(),
+        ));
+    }
+    Ok(key)
 }
 
 /// The booking use cases.
@@ -98,6 +134,17 @@ impl Booking<'_> {
                     "dose must be 1, 2 or 3 (precaution)",
                 )
             })?;
+        let idempotency = match &request.idempotency_key {
+            Some(key) => {
+                let key = checked_key(key)?;
+                let fingerprint = request.fingerprint();
+                if let Some(first) = self.first_answer(grant, key, &fingerprint).await? {
+                    return Ok(first);
+                }
+                Some((key.to_owned(), fingerprint))
+            }
+            None => None,
+        };
         let (session_id, session, people) = self.eligible(grant, request, request_id).await?;
         let plan = &session.plan;
         // A retried request (the same people, dose and session, already booked together) gets the
@@ -148,6 +195,7 @@ impl Booking<'_> {
             people,
             now_ms: now_ms(),
             sms,
+            idempotency,
         };
         let event = grant.event(
             "appointment.book",
@@ -170,6 +218,39 @@ impl Booking<'_> {
                 Refusal::Conflict,
                 ALREADY_BOOKED,
                 format!("{reference_id} already has an appointment for this dose"),
+            )),
+            BookingOutcome::KeyUsed => {
+                let (key, fingerprint) = booking.idempotency.unwrap_or_default();
+                self.first_answer(grant, &key, &fingerprint)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Store(teeka_store::StoreError::Corrupt(
+                            "an idempotency key vanished".into(),
+                        ))
+                    })
+            }
+        }
+    }
+
+    /// The first answer given under an idempotency key, if the key was used; a refusal if it was
+    /// used for a different request.
+    async fn first_answer(
+        &self,
+        grant: &CitizenGrant,
+        key: &str,
+        fingerprint: &[u8],
+    ) -> Result<Option<String>, AppError> {
+        match self
+            .store
+            .idempotent_booking(grant.account_id(), key)
+            .await?
+        {
+            None => Ok(None),
+            Some((recorded, confirmation)) if recorded == fingerprint => Ok(Some(confirmation)),
+            Some(_) => Err(refused(
+                Refusal::Unprocessable,
+                IDEMPOTENCY_KEY_REUSED,
+                "This Idempotency-Key was used for a different booking request",
             )),
         }
     }
@@ -361,6 +442,7 @@ impl Booking<'_> {
             session_id: session_id.to_owned(),
             slot: slot.to_owned(),
             beneficiaries: booked.reference_ids.clone(),
+            idempotency_key: None,
         };
         let (new_session, session, people) = self.eligible(grant, &request, request_id).await?;
         self.check_doses(&people, booked.dose, &session.plan)
@@ -450,6 +532,93 @@ impl Booking<'_> {
 }
 
 impl Booking<'_> {
+    /// The appointment slip of one of the grant's live appointments, as PDF: centre, date, slot,
+    /// the people on it (masked) and the 4-digit code. The read is on the ledger.
+    pub async fn slip(
+        &self,
+        grant: &CitizenGrant,
+        appointment_id: &str,
+        request_id: &str,
+    ) -> Result<Vec<u8>, AppError> {
+        let missing = || {
+            refused(
+                Refusal::NotFound,
+                NO_SUCH_APPOINTMENT,
+                "No such appointment",
+            )
+        };
+        let appointment_id: Uuid = appointment_id.trim().parse().map_err(|_| missing())?;
+        // Another account's appointment looks exactly like a missing one, before anything is read.
+        if self
+            .store
+            .booked_appointment(grant.account_id(), appointment_id)
+            .await?
+            .is_none_or(|b| b.reference_ids.is_empty())
+        {
+            return Err(missing());
+        }
+        let event = grant.event(
+            "appointment.slip",
+            "the beneficiary's mobile holder downloaded the appointment slip",
+            request_id,
+        );
+        let people =
+            crate::citizen::own_beneficiaries(self.store, self.vault, grant, &event).await?;
+        let on_it: Vec<_> = people
+            .iter()
+            .filter_map(|p| {
+                p.appointments
+                    .iter()
+                    .find(|a| a.appointment_id == appointment_id)
+                    .map(|a| (p, a))
+            })
+            .collect();
+        let Some((_, appointment)) = on_it.first() else {
+            return Err(missing());
+        };
+        let session = self
+            .store
+            .get_session(appointment.session_id)
+            .await?
+            .ok_or_else(missing)?;
+        let centre = self
+            .store
+            .get_centre(session.plan.centre_id)
+            .await?
+            .ok_or_else(missing)?;
+        let c = &centre.centre;
+        let slip = teeka_cert::AppointmentSlip {
+            appointment_id: appointment_id.to_string(),
+            centre_name: c.name.clone(),
+            centre_address: vec![
+                c.address.clone(),
+                format!("{}, {}", c.block_name, centre.district_name),
+                format!("{} {}", centre.state_name, c.pincode),
+            ],
+            date: appointment.date.to_string(),
+            slot: appointment.slot.clone(),
+            dose: match appointment.dose {
+                1 => "Dose 1".into(),
+                2 => "Dose 2".into(),
+                _ => "Precaution dose".into(),
+            },
+            vaccine: session.plan.vaccine.as_str().to_owned(),
+            fee_type: c.fee_type.as_str().to_owned(),
+            people: on_it
+                .iter()
+                .map(|(p, _)| teeka_cert::SlipPerson {
+                    reference_id: p.reference_id.clone(),
+                    name_masked: p.name_masked.clone(),
+                    birth_year: p.birth_year,
+                    gender: p.gender.cowin_name().to_owned(),
+                    photo_id: format!("{} {}", p.photo_id_type.cowin_name(), p.photo_id_masked),
+                })
+                .collect(),
+            code: appointment.code.clone(),
+        };
+        Ok(teeka_cert::render_slip(&slip))
+    }
+
     /// An SMS to the grant holder's own mobile, sealed for the outbox.
     async fn sms_to_holder(
         &self,

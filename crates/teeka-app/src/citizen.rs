@@ -406,77 +406,7 @@ impl Identity<'_> {
             "the beneficiary's mobile holder viewed their registrations",
             request_id,
         );
-        let owner = grant.account_id();
-        let (rows, mobile_sealed) = self.store.read_beneficiaries(owner, &event).await?;
-        let mut appointments = Vec::new();
-        for a in self.store.live_appointments(owner).await? {
-            let code = self.vault.open(
-                grant,
-                owner,
-                &a.code_sealed,
-                &crate::booking::appointment_code_binding(a.appointment_id),
-            )?;
-            appointments.push((
-                a.reference_id.clone(),
-                AppointmentView {
-                    appointment_id: a.appointment_id,
-                    session_id: a.session_id,
-                    centre_id: a.centre_id,
-                    centre_name: a.centre_name,
-                    date: a.date,
-                    slot: a.slot,
-                    dose: a.dose,
-                    code: String::from_utf8_lossy(&code).into_owned(),
-                },
-            ));
-        }
-        let mobile_masked = match mobile_sealed {
-            Some((sealed, mobile_index)) => {
-                let raw = self.vault.open(
-                    grant,
-                    owner,
-                    &sealed,
-                    &SealedColumn::AccountMobile.bound_to(&mobile_index),
-                )?;
-                let mobile: Mobile = String::from_utf8_lossy(&raw).parse()?;
-                mobile.masked()
-            }
-            None => "**********".into(),
-        };
-        rows.iter()
-            .map(|row| {
-                let name = self.vault.open(
-                    grant,
-                    row.account_id,
-                    &row.name_sealed,
-                    &SealedColumn::BeneficiaryName.bound_to(row.subject_id.as_bytes()),
-                )?;
-                let name: PersonName = String::from_utf8_lossy(&name).parse()?;
-                let kind = PhotoIdType::from_cowin_id(i64::from(row.photo_id_type))?;
-                let number = self.vault.open(
-                    grant,
-                    row.account_id,
-                    &row.photo_id_sealed,
-                    &SealedColumn::BeneficiaryPhotoId.bound_to(row.subject_id.as_bytes()),
-                )?;
-                let photo_id = PhotoId::parse(kind, &String::from_utf8_lossy(&number))?;
-                Ok(BeneficiaryView {
-                    reference_id: row.reference_id.clone(),
-                    name_masked: name.masked(),
-                    birth_year: row.birth_year,
-                    gender: Gender::from_cowin_id(i64::from(row.gender))?,
-                    photo_id_type: kind,
-                    photo_id_masked: photo_id.masked(),
-                    mobile_masked: mobile_masked.clone(),
-                    comorbidity: row.comorbidity,
-                    appointments: appointments
-                        .iter()
-                        .filter(|(reference, _)| *reference == row.reference_id)
-                        .map(|(_, a)| a.clone())
-                        .collect(),
-                })
-            })
-            .collect()
+        own_beneficiaries(self.store, self.vault, grant, &event).await
     }
 
     /// Deletes one of the grant's beneficiaries. Someone else's beneficiary and a reference id
@@ -537,4 +467,86 @@ pub fn ip_bucket(ip: IpAddr) -> String {
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
+}
+
+/// The grant's beneficiaries, masked, with their live appointments; the read is on the ledger
+/// as `event` says.
+pub(crate) async fn own_beneficiaries(
+    store: &Store,
+    vault: &Vault,
+    grant: &CitizenGrant,
+    event: &teeka_store::identity::AccessEventRecord,
+) -> Result<Vec<BeneficiaryView>, AppError> {
+    let owner = grant.account_id();
+    let (rows, mobile_sealed) = store.read_beneficiaries(owner, event).await?;
+
+    let mut appointments = Vec::new();
+    for a in store.live_appointments(owner).await? {
+        let code = vault.open(
+            grant,
+            owner,
+            &a.code_sealed,
+            &crate::booking::appointment_code_binding(a.appointment_id),
+        )?;
+        appointments.push((
+            a.reference_id.clone(),
+            AppointmentView {
+                appointment_id: a.appointment_id,
+                session_id: a.session_id,
+                centre_id: a.centre_id,
+                centre_name: a.centre_name,
+                date: a.date,
+                slot: a.slot,
+                dose: a.dose,
+                code: String::from_utf8_lossy(&code).into_owned(),
+            },
+        ));
+    }
+    let mobile_masked = match mobile_sealed {
+        Some((sealed, mobile_index)) => {
+            let raw = vault.open(
+                grant,
+                owner,
+                &sealed,
+                &SealedColumn::AccountMobile.bound_to(&mobile_index),
+            )?;
+            let mobile: Mobile = String::from_utf8_lossy(&raw).parse()?;
+            mobile.masked()
+        }
+        None => "**********".into(),
+    };
+    rows.iter()
+        .map(|row| {
+            let name = vault.open(
+                grant,
+                row.account_id,
+                &row.name_sealed,
+                &SealedColumn::BeneficiaryName.bound_to(row.subject_id.as_bytes()),
+            )?;
+            let name: PersonName = String::from_utf8_lossy(&name).parse()?;
+            let kind = PhotoIdType::from_cowin_id(i64::from(row.photo_id_type))?;
+            let number = vault.open(
+                grant,
+                row.account_id,
+                &row.photo_id_sealed,
+                &SealedColumn::BeneficiaryPhotoId.bound_to(row.subject_id.as_bytes()),
+            )?;
+            let photo_id = PhotoId::parse(kind, &String::from_utf8_lossy(&number))?;
+            Ok(BeneficiaryView {
+                reference_id: row.reference_id.clone(),
+                name_masked: name.masked(),
+                birth_year: row.birth_year,
+                gender: Gender::from_cowin_id(i64::from(row.gender))?,
+                photo_id_type: kind,
+                photo_id_masked: photo_id.masked(),
+                mobile_masked: mobile_masked.clone(),
+                comorbidity: row.comorbidity,
+                appointments: appointments
+                    .iter()
+                    .filter(|(reference, _)| *reference == row.reference_id)
+                    .map(|(_, a)| a.clone())
+                    .collect(),
+            })
+        })
+        .collect()
 }

@@ -45,6 +45,9 @@ pub enum Refusal {
     NotFound,
     /// Conflicts with what exists (409).
     Conflict,
+    /// Well-formed but unusable with what the server holds (422), such as an idempotency key
+    /// reused for a different request.
+    Unprocessable,
     /// Over a limit (429).
     TooMany,
 }

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod antibot;
 pub mod availability;
 pub mod booking;
 pub mod citizen;

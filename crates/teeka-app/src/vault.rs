@@ -82,6 +82,12 @@ impl Vault {
         self.read().otp.mac(b"otp", value).to_vec()
     }
 
+    /// A keyed tag for a short-lived server challenge (under the OTP key, in its own domain), so
+    /// any process holding the keys can check a challenge another issued, with nothing stored.
+    pub fn challenge_tag(&self, value: &[u8]) -> [u8; 32] {
+        self.read().otp.mac(b"pow.challenge", value)
+    }
+
     /// Opens a sealed value belonging to `owner` (the account it is registered on); needs a
     /// grant that covers that owner, so a grant for one account cannot open another's data.
     pub fn open(

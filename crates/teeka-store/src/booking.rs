@@ -52,6 +52,9 @@ pub struct NewBooking {
     pub now_ms: i64,
     /// The confirmation SMS, queued in the same transaction.
     pub sms: Option<crate::identity::OutboxMessage>,
+    /// The client's `Idempotency-Key` and the hash of the request it came with, recorded in the
+    /// same transaction.
+    pub idempotency: Option<(String, Vec<u8>)>,
 }
 
 /// What became of a booking.
@@ -65,6 +68,8 @@ pub enum BookingOutcome {
     NoSession,
     /// This person already has a live appointment for this dose.
     AlreadyBooked(String),
+    /// The idempotency key was recorded meanwhile (a concurrent retry won); read its answer.
+    KeyUsed,
 }
 
 /// What a reschedule needs to know of the appointment it moves.
@@ -156,6 +161,26 @@ macro_rules! booking_store_methods {
             };
             let n = i32::try_from(b.people.len()).map_err($crate::StoreError::corrupt)?;
             let mut tx = self.begin_write().await?;
+            // The key first: a concurrent retry with the same key waits here for this one (the
+            // primary key), then finds the key taken and reads the first answer.
+            if let Some((key, hash)) = &b.idempotency {
+                let recorded = sqlx::query(
+                    "INSERT INTO idempotency_keys (account_id, idem_key, request_hash, confirmation_no, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(b.account_id)
+                .bind(key)
+                .bind(hash)
+                .bind(&b.confirmation_no)
+                .bind(b.now_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if recorded != 1 {
+                    tx.rollback().await?;
+                    return Ok(BookingOutcome::KeyUsed);
+                }
+            }
             let taken = sqlx::query(take).bind(b.session_id).bind(n).execute(&mut *tx).await?.rows_affected();
             if taken != 1 {
                 let exists = sqlx::query("SELECT 1 FROM sessions WHERE session_id = $1")
@@ -288,6 +313,21 @@ macro_rules! booking_store_methods {
             }
             tx.commit().await?;
             Ok(cancelled)
+        }
+
+        /// The answer recorded for an account's idempotency key: (request hash, confirmation number).
+        pub async fn idempotent_booking(
+            &self,
+            account_id: uuid::Uuid,
+            key: &str,
+        ) -> Result<Option<(Vec<u8>, String)>, $crate::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query("SELECT request_hash, confirmation_no FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2")
+                .bind(account_id)
+                .bind(key)
+                .fetch_optional(self.reader())
+                .await?;
+            Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
         }
 
         /// The live appointment a person holds for a dose: (confirmation number, session).

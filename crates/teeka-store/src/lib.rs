@@ -355,6 +355,15 @@ impl Store {
         dispatch!(self, s => s.cancel_booking(account_id, appointment_id, reference_ids, event, sms).await)
     }
 
+    /// The answer recorded for an account's idempotency key: (request hash, confirmation number).
+    pub async fn idempotent_booking(
+        &self,
+        account_id: Uuid,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        dispatch!(self, s => s.idempotent_booking(account_id, key).await)
+    }
+
     /// The live appointment a person holds for a dose: (confirmation number, session).
     pub async fn live_appointment(
         &self,

@@ -46,6 +46,11 @@ impl PgStore {
             name: "booking",
             sql: include_str!("../migrations/postgres/0004_booking.sql"),
         },
+        Migration {
+            version: 5,
+            name: "idempotency",
+            sql: include_str!("../migrations/postgres/0005_idempotency.sql"),
+        },
     ];
 
     /// Connects to the database at `url`.

@@ -43,6 +43,11 @@ impl SqliteStore {
             name: "booking",
             sql: include_str!("../migrations/sqlite/0004_booking.sql"),
         },
+        Migration {
+            version: 5,
+            name: "idempotency",
+            sql: include_str!("../migrations/sqlite/0005_idempotency.sql"),
+        },
     ];
 
     /// Opens (creating if missing) the database at `url` (`sqlite://PATH` or `sqlite::memory:`).

@@ -19,6 +19,7 @@ use teeka_store::Store;
 use teeka_store::booking::RecordedDose;
 use teeka_store::identity::OtpLimits;
 use teeka_tests::{TestDb, backends, prepared_store, test_vault};
+use teeka_web::config::{BookingLimits, RateLimit};
 use teeka_web::{AppState, WebConfig, build_router};
 
 fn generous() -> IdentityConfig {
@@ -37,12 +38,22 @@ fn generous() -> IdentityConfig {
 }
 
 async fn serve(store: Store, vault: Arc<Vault>, booking: BookingConfig) -> SocketAddr {
+    serve_limited(store, vault, booking, BookingLimits::OFF).await
+}
+
+async fn serve_limited(
+    store: Store,
+    vault: Arc<Vault>,
+    booking: BookingConfig,
+    booking_limits: BookingLimits,
+) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = WebConfig {
         public_rate_limit: None,
+        booking_limits,
         ..WebConfig::default()
     };
     let router = build_router(AppState::with_booking(
@@ -63,11 +74,23 @@ async fn call(
     token: Option<&str>,
     payload: Option<Value>,
 ) -> (u16, Value) {
+    call_with(addr, method, path, token, &[], payload).await
+}
+
+async fn call_with(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+    payload: Option<Value>,
+) -> (u16, Value) {
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("content-type", "application/json")];
     if let Some(a) = &auth {
         headers.push(("authorization", a.as_str()));
     }
+    headers.extend_from_slice(extra);
     let r = teeka_loadgen::request(
         addr,
         method,
@@ -720,4 +743,360 @@ async fn reschedule_moves_the_appointment_atomically() {
         assert_eq!(second_now, 4, "{backend:?}: the booking shows at once");
         store.close().await;
     }
+}
+
+#[tokio::test]
+async fn idempotency_key_returns_the_first_answer_and_the_slip_shows_the_code() {
+    for backend in backends() {
+        let World {
+            db: _db,
+            store,
+            vault,
+            outbox,
+            _outbox_dir,
+        } = World::new(backend).await;
+        let addr = serve(store.clone(), vault.clone(), BookingConfig::default()).await;
+        let tomorrow = teeka_app::clock::today_in_india().plus_days(1);
+        let session = centre_and_session(&store, tomorrow, "COVISHIELD", 10, 10, 18).await;
+        let other_session =
+            centre_and_session(&store, tomorrow.plus_days(1), "COVISHIELD", 10, 10, 18).await;
+        let (token, reference) = citizen(addr, &store, &vault, &outbox, 1, 1985).await;
+        let keyed = |key: &'static str, body: Value| {
+            let token = token.clone();
+            async move {
+                call_with(
+                    addr,
+                    Method::POST,
+                    "/api/v2/appointment/schedule",
+                    Some(&token),
+                    &[("idempotency-key", key)],
+                    Some(body),
+                )
+                .await
+            }
+        };
+        // Five retries of one request race each other: one booking, one answer for all.
+        let racing: Vec<_> = (0..5)
+            .map(|_| tokio::spawn(keyed("retry-1", schedule(session, 1, &[&reference]))))
+            .collect();
+        let mut answers = Vec::new();
+        for r in racing {
+            let (status, body) = r.await.expect("task");
+            assert_eq!(status, 200, "{backend:?}: {body}");
+            answers.push(
+                body["appointment_confirmation_no"]
+                    .as_str()
+                    .expect("no")
+                    .to_owned(),
+            );
+        }
+        answers.dedup();
+        assert_eq!(
+            answers.len(),
+            1,
+            "{backend:?}: every retry got the first answer"
+        );
+        let left = store
+            .get_session(session)
+            .await
+            .expect("get")
+            .expect("session")
+            .available;
+        assert_eq!(left.dose1, 9, "{backend:?}: booked once");
+        let appointment = answers[0].clone();
+
+        let (status, body) = keyed("retry-1", schedule(other_session, 1, &[&reference])).await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (422, Some("TKABKG0011")),
+            "{backend:?}: a key reused for another request: {body}"
+        );
+        let long: &'static str = Box::leak("k".repeat(256).into_boxed_str());
+        let (status, _) = keyed(long, schedule(session, 1, &[&reference])).await;
+        assert_eq!(status, 400, "{backend:?}: an over-long key");
+
+        // The slip: centre, date, slot, masked people and the code; the code matches the list's.
+        let (_, list) = call(
+            addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            Some(&token),
+            None,
+        )
+        .await;
+        let code = list["beneficiaries"][0]["appointments"][0]["secret_code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        let masked = list["beneficiaries"][0]["name"]
+            .as_str()
+            .expect("masked name")
+            .to_owned();
+        let auth = format!("Bearer {token}");
+        let path =
+            format!("/api/v2/appointment/appointmentslip/download?appointment_id={appointment}");
+        let slip = teeka_loadgen::request(
+            addr,
+            Method::GET,
+            &path,
+            &[("authorization", auth.as_str())],
+            None,
+        )
+        .await
+        .expect("slip");
+        assert_eq!(slip.status.as_u16(), 200, "{backend:?}: {}", slip.text());
+        assert_eq!(slip.header("content-type"), Some("application/pdf"));
+        assert_eq!(slip.header("cache-control"), Some("private, no-store"));
+        assert!(slip.body.starts_with(b"%PDF-"), "{backend:?}: a PDF");
+        let text = String::from_utf8_lossy(&slip.body);
+        for wanted in [
+            format!("({code})"),
+            format!("({reference})"),
+            format!("({})", masked.replace('(', "\\(").replace(')', "\\)")),
+            format!("({tomorrow})"),
+            "(09:00AM-11:00AM)".to_owned(),
+            "(PHC Booking)".to_owned(),
+            "(COVISHIELD)".to_owned(),
+        ] {
+            assert!(
+                text.contains(&wanted),
+                "{backend:?}: the slip shows {wanted}"
+            );
+        }
+        assert!(
+            !text.contains("Test Person"),
+            "{backend:?}: never the full name"
+        );
+        assert!(
+            !text.contains(&aadhaar(1)),
+            "{backend:?}: never the ID number"
+        );
+        let events = store.access_events(0, 10_000).await.expect("events");
+        assert!(
+            events.iter().any(|e| e.event.action == "appointment.slip"),
+            "{backend:?}: the slip download is on the ledger"
+        );
+
+        // Someone else, a malformed id, a missing parameter.
+        let (stranger, _) = citizen(addr, &store, &vault, &outbox, 2, 1985).await;
+        let (status, body) = call(addr, Method::GET, &path, Some(&stranger), None).await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (404, Some("TKABKG0009")),
+            "{backend:?}"
+        );
+        let (status, _) = call(addr, Method::GET, &path, None, None).await;
+        assert_eq!(status, 401, "{backend:?}: a token is required");
+        let (status, body) = call(
+            addr,
+            Method::GET,
+            "/api/v2/appointment/appointmentslip/download",
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (400, Some("USRRES0001")),
+            "{backend:?}"
+        );
+        let (status, _) = call(
+            addr,
+            Method::GET,
+            "/api/v2/appointment/appointmentslip/download?appointment_id=x'%20OR%201=1",
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 404, "{backend:?}");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn booking_limits_per_account_and_per_ip_and_the_optional_proof_of_work() {
+    for backend in backends() {
+        let World {
+            db: _db,
+            store,
+            vault,
+            outbox,
+            _outbox_dir,
+        } = World::new(backend).await;
+        let limits = BookingLimits {
+            per_account: Some(RateLimit {
+                requests: 3,
+                window: Duration::from_secs(60),
+            }),
+            per_ip: Some(RateLimit {
+                requests: 5,
+                window: Duration::from_secs(60),
+            }),
+        };
+        let addr = serve_limited(
+            store.clone(),
+            vault.clone(),
+            BookingConfig {
+                proof_of_work_bits: Some(8),
+                ..BookingConfig::default()
+            },
+            limits,
+        )
+        .await;
+        let tomorrow = teeka_app::clock::today_in_india().plus_days(1);
+        let session = centre_and_session(&store, tomorrow, "COVISHIELD", 10, 10, 18).await;
+        let (first, first_ref) = citizen(addr, &store, &vault, &outbox, 1, 1985).await;
+        let (second, second_ref) = citizen(addr, &store, &vault, &outbox, 2, 1985).await;
+
+        // The proof of work, switched on: none, then a solved challenge.
+        let (status, body) = call(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/schedule",
+            Some(&first),
+            Some(schedule(session, 1, &[&first_ref])),
+        )
+        .await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (400, Some("TKABKG0010")),
+            "{backend:?}: {body}"
+        );
+        let (_, challenge) = call(
+            addr,
+            Method::GET,
+            "/api/v2/appointment/challenge",
+            Some(&first),
+            None,
+        )
+        .await;
+        assert_eq!(challenge["required"], true);
+        let text = challenge["challenge"].as_str().expect("challenge");
+        let nonce = teeka_app::antibot::solve(text, 8);
+        let mut body = schedule(session, 1, &[&first_ref]);
+        body["captcha"] = json!(format!("{text}:{nonce}"));
+        let (status, answer) = call(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/schedule",
+            Some(&first),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {answer}");
+        let (_, others) = call(
+            addr,
+            Method::GET,
+            "/api/v2/appointment/challenge",
+            Some(&second),
+            None,
+        )
+        .await;
+        let mut stolen = schedule(session, 1, &[&second_ref]);
+        stolen["captcha"] = body["captcha"].clone();
+        let (status, refused) = call(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/schedule",
+            Some(&second),
+            Some(stolen),
+        )
+        .await;
+        assert_eq!(
+            (status, refused["errorCode"].as_str()),
+            (400, Some("TKABKG0010")),
+            "{backend:?}: a challenge is bound to its account"
+        );
+        assert_ne!(others["challenge"], challenge["challenge"]);
+
+        // Per account: three booking requests in the window, then 429 with Retry-After.
+        let (status, _) = call(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/schedule",
+            Some(&first),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            status, 200,
+            "{backend:?}: the third request (a retry) still passes"
+        );
+        let auth = format!("Bearer {first}");
+        let limited = teeka_loadgen::request(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/schedule",
+            &[
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+            ],
+            Some(body.to_string().into()),
+        )
+        .await
+        .expect("request");
+        assert_eq!(
+            limited.status.as_u16(),
+            429,
+            "{backend:?}: {}",
+            limited.text()
+        );
+        assert!(limited.text().contains("TKABKG0012"));
+        let wait: u64 = limited
+            .header("retry-after")
+            .expect("Retry-After")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&wait), "{backend:?}: {wait}");
+        // Per IP: the second account has spent one request; five from this address in all, then 429.
+        let (status, _) = call(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/cancel",
+            Some(&second),
+            Some(json!({"appointment_id": "x", "beneficiariesToCancel": []})),
+        )
+        .await;
+        assert_eq!(
+            status, 404,
+            "{backend:?}: the fifth request from this address is served"
+        );
+        let (status, body) = call(
+            addr,
+            Method::POST,
+            "/api/v2/appointment/cancel",
+            Some(&second),
+            Some(json!({"appointment_id": "x", "beneficiariesToCancel": []})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (429, Some("TKABKG0012")),
+            "{backend:?}: {body}"
+        );
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn the_challenge_route_says_when_no_proof_is_required() {
+    let World {
+        db: _db,
+        store,
+        vault,
+        outbox,
+        _outbox_dir,
+    } = World::new(teeka_tests::Backend::Sqlite).await;
+    let addr = serve(store.clone(), vault.clone(), BookingConfig::default()).await;
+    let (token, _) = citizen(addr, &store, &vault, &outbox, 1, 1985).await;
+    let (status, body) = call(
+        addr,
+        Method::GET,
+        "/api/v2/appointment/challenge",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({ "required": false })));
+    store.close().await;
 }

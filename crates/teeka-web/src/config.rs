@@ -18,6 +18,46 @@ impl RateLimit {
         requests: 100,
         window: Duration::from_secs(300),
     };
+
+    /// Booking requests (schedule, reschedule, cancel) per account: 10 per 5 minutes, room for a
+    /// family's bookings and a few changes of mind, not for a script.
+    pub const BOOKING_PER_ACCOUNT: RateLimit = RateLimit {
+        requests: 10,
+        window: Duration::from_secs(300),
+    };
+
+    /// Booking requests per client IP: 50 per 5 minutes. Higher than per account because many
+    /// people share one address behind a mobile carrier's NAT.
+    pub const BOOKING_PER_IP: RateLimit = RateLimit {
+        requests: 50,
+        window: Duration::from_secs(300),
+    };
+}
+
+/// Limits on booking requests, on top of the public per-IP limit; `None` switches one off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookingLimits {
+    /// Per citizen account.
+    pub per_account: Option<RateLimit>,
+    /// Per client IP (IPv6 per /64).
+    pub per_ip: Option<RateLimit>,
+}
+
+impl BookingLimits {
+    /// No booking limits (demo without limits, and load tests).
+    pub const OFF: BookingLimits = BookingLimits {
+        per_account: None,
+        per_ip: None,
+    };
+}
+
+impl Default for BookingLimits {
+    fn default() -> Self {
+        Self {
+            per_account: Some(RateLimit::BOOKING_PER_ACCOUNT),
+            per_ip: Some(RateLimit::BOOKING_PER_IP),
+        }
+    }
 }
 
 /// Settings for the HTTP layer.
@@ -29,6 +69,8 @@ pub struct WebConfig {
     pub public_rate_limit: Option<RateLimit>,
     /// Peers whose `X-Forwarded-For` is believed. Anyone else's header is ignored.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Limits on booking requests.
+    pub booking_limits: BookingLimits,
 }
 
 impl Default for WebConfig {
@@ -37,6 +79,7 @@ impl Default for WebConfig {
             cache_staleness: Duration::from_secs(5),
             public_rate_limit: Some(RateLimit::COWIN_PUBLIC),
             trusted_proxies: Vec::new(),
+            booking_limits: BookingLimits::default(),
         }
     }
 }

@@ -33,6 +33,7 @@ pub struct CowinError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl CowinError {
@@ -42,6 +43,7 @@ impl CowinError {
             status: StatusCode::BAD_REQUEST,
             code: MISSING_PARAMETER,
             message: format!("Input parameter missing: {name}"),
+            retry_after: None,
         }
     }
 
@@ -51,6 +53,7 @@ impl CowinError {
             status: StatusCode::BAD_REQUEST,
             code: INVALID_PARAMETER,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -60,7 +63,14 @@ impl CowinError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// Tells the client when to try again (`Retry-After`, whole seconds, at least 1).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 }
 
@@ -96,6 +106,7 @@ impl From<AppError> for CowinError {
                     Refusal::Invalid => StatusCode::BAD_REQUEST,
                     Refusal::NotFound => StatusCode::NOT_FOUND,
                     Refusal::Conflict => StatusCode::CONFLICT,
+                    Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
                     Refusal::TooMany => StatusCode::TOO_MANY_REQUESTS,
                 };
                 CowinError::new(status, code, message)
@@ -118,7 +129,15 @@ impl IntoResponse for CowinError {
             error_code: self.code,
             error: &self.message,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(wait) = self.retry_after
+            && let Ok(value) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

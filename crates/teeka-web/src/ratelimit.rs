@@ -1,11 +1,11 @@
-//! Per-client-IP request limits (fixed windows, as CoWIN's edge applied them), and the rule for
-//! finding the client's IP: the TCP peer, unless the peer is a configured trusted proxy, in which
-//! case the nearest untrusted address in `X-Forwarded-For`.
+//! Request limits in fixed windows (as CoWIN's edge applied them), per client IP or per any other
+//! key (an account), and the rule for finding the client's IP: the TCP peer, unless the peer is a
+//! configured trusted proxy, in which case the nearest untrusted address in `X-Forwarded-For`.
 
 use crate::config::RateLimit;
 use axum::http::HeaderMap;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -23,19 +23,22 @@ struct Window {
     count: u32,
 }
 
-struct Shard {
-    windows: HashMap<IpAddr, Window>,
+struct Shard<K> {
+    windows: HashMap<K, Window>,
     sweep_at: usize,
 }
 
-/// Counts requests per client in fixed windows. IPv4 clients are counted per address, IPv6
-/// clients per /64 (one subscriber is usually given a whole /64).
-pub struct IpRateLimiter {
+/// Counts requests per key in fixed windows, in this process, in bounded memory.
+pub struct RateLimiter<K> {
     limit: RateLimit,
     hasher: RandomState,
-    shards: Vec<Mutex<Shard>>,
+    shards: Vec<Mutex<Shard<K>>>,
     overflow: Mutex<Window>,
 }
+
+/// Counts requests per client IP: IPv4 clients per address, IPv6 clients per /64 (one subscriber
+/// is usually given a whole /64).
+pub type IpRateLimiter = RateLimiter<IpAddr>;
 
 /// The key a client is counted under.
 pub fn bucket_of(ip: IpAddr) -> IpAddr {
@@ -48,8 +51,8 @@ pub fn bucket_of(ip: IpAddr) -> IpAddr {
     }
 }
 
-impl IpRateLimiter {
-    /// A limiter enforcing `limit` for each client.
+impl<K: Hash + Eq + Copy> RateLimiter<K> {
+    /// A limiter enforcing `limit` for each key.
     pub fn new(limit: RateLimit) -> Self {
         Self {
             limit,
@@ -69,9 +72,9 @@ impl IpRateLimiter {
         }
     }
 
-    /// Counts one request from `ip`; `Err(retry_after)` when over the limit.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        self.check_at(ip, Instant::now())
+    /// Counts one request under `key`; `Err(retry_after)` when over the limit.
+    pub fn check_key(&self, key: K) -> Result<(), Duration> {
+        self.check_key_at(key, Instant::now())
     }
 
     fn count(&self, window: &mut Window, now: Instant, requests: u32) -> Result<(), Duration> {
@@ -89,8 +92,7 @@ impl IpRateLimiter {
         Ok(())
     }
 
-    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let key = bucket_of(ip);
+    fn check_key_at(&self, key: K, now: Instant) -> Result<(), Duration> {
         let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
         let length = self.limit.window;
@@ -112,6 +114,18 @@ impl IpRateLimiter {
             count: 0,
         });
         self.count(entry, now, self.limit.requests)
+    }
+}
+
+impl IpRateLimiter {
+    /// Counts one request from `ip` (under its bucket); `Err(retry_after)` when over the limit.
+    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.check_key(bucket_of(ip))
+    }
+
+    #[cfg(test)]
+    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.check_key_at(bucket_of(ip), now)
     }
 }
 

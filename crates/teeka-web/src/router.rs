@@ -97,6 +97,11 @@ fn cowin_routes(state: AppState) -> Router<AppState> {
         .route("/v2/appointment/schedule", post(booking::schedule))
         .route("/v2/appointment/reschedule", post(booking::reschedule))
         .route("/v2/appointment/cancel", post(booking::cancel))
+        .route("/v2/appointment/challenge", get(booking::challenge))
+        .route(
+            "/v2/appointment/appointmentslip/download",
+            get(booking::slip),
+        )
         .route_layer(axum::middleware::from_fn(label_route))
         .fallback(cowin_not_found)
         .method_not_allowed_fallback(cowin_method_not_allowed)

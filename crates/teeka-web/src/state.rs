@@ -3,7 +3,7 @@
 use crate::cache::{ChangeTracker, ResponseCache};
 use crate::config::WebConfig;
 use crate::cowin::public::PublicKey;
-use crate::ratelimit::IpRateLimiter;
+use crate::ratelimit::{IpRateLimiter, RateLimiter};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -28,6 +28,10 @@ pub struct Inner {
     pub changes: Arc<ChangeTracker>,
     /// The public per-IP limiter, when limits are on.
     pub public_limiter: Option<IpRateLimiter>,
+    /// Booking requests per account, when that limit is on.
+    pub booking_account_limiter: Option<RateLimiter<uuid::Uuid>>,
+    /// Booking requests per client IP, when that limit is on.
+    pub booking_ip_limiter: Option<IpRateLimiter>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// `Cache-Control` of public answers by whole seconds of freshness left (index = seconds).
@@ -113,6 +117,8 @@ impl AppState {
             public_cache: ResponseCache::new(config.cache_staleness, 50_000, changes.clone()),
             changes,
             public_limiter,
+            booking_account_limiter: config.booking_limits.per_account.map(RateLimiter::new),
+            booking_ip_limiter: config.booking_limits.per_ip.map(IpRateLimiter::new),
             config,
             metrics: metrics_handle(),
             public_cache_control,

@@ -199,6 +199,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut settings = args.server.resolve()?;
     if args.no_limits {
         settings.web.public_rate_limit = None;
+        settings.web.booking_limits = teeka_web::config::BookingLimits::OFF;
         eprintln!("{}", "!".repeat(72));
         eprintln!("!!  RATE LIMITS ARE OFF (--no-limits). For local load tests only.");
         eprintln!("!!  Anyone who can reach this server can call it without limit.");

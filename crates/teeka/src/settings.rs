@@ -10,7 +10,7 @@ use teeka_app::booking::BookingConfig;
 use teeka_app::citizen::IdentityConfig;
 use teeka_app::outbox::Notifier;
 use teeka_web::WebConfig;
-use teeka_web::config::RateLimit;
+use teeka_web::config::{BookingLimits, RateLimit};
 
 /// The optional TOML file. Every key is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +53,10 @@ pub struct FileSettings {
 pub struct BookingSettings {
     /// Online booking for a day closes at this time that day, IST, `HH:MM` (default 15:00, CoWIN's).
     pub same_day_cutoff: Option<String>,
+    /// Require a proof of work of this many bits (8 to 28) with every booking; absent: off.
+    /// Switch on under attack: 20 bits cost a browser about a second and a bot that second per
+    /// booking.
+    pub proof_of_work_bits: Option<u8>,
 }
 
 /// How the server runs.
@@ -100,6 +104,12 @@ pub struct RateLimitSettings {
     pub public_requests: Option<u32>,
     /// Window length in seconds (default 300).
     pub public_window_secs: Option<u64>,
+    /// Booking requests per account per booking window (default 10).
+    pub booking_per_account: Option<u32>,
+    /// Booking requests per client IP per booking window (default 50).
+    pub booking_per_ip: Option<u32>,
+    /// Booking window in seconds (default 300).
+    pub booking_window_secs: Option<u64>,
 }
 
 impl FileSettings {
@@ -189,7 +199,24 @@ impl DatabaseArgs {
             .rate_limit
             .public_window_secs
             .map_or(RateLimit::COWIN_PUBLIC.window, Duration::from_secs);
-        if requests == 0 || window.is_zero() {
+        let booking_window = file
+            .rate_limit
+            .booking_window_secs
+            .map_or(RateLimit::BOOKING_PER_ACCOUNT.window, Duration::from_secs);
+        let per_account = file
+            .rate_limit
+            .booking_per_account
+            .unwrap_or(RateLimit::BOOKING_PER_ACCOUNT.requests);
+        let per_ip = file
+            .rate_limit
+            .booking_per_ip
+            .unwrap_or(RateLimit::BOOKING_PER_IP.requests);
+        if requests == 0
+            || window.is_zero()
+            || per_account == 0
+            || per_ip == 0
+            || booking_window.is_zero()
+        {
             bail!(
                 "rate_limit values must be positive; only `teeka demo --no-limits` switches limits off"
             );
@@ -206,6 +233,16 @@ impl DatabaseArgs {
                 .map_or(Duration::from_secs(5), Duration::from_millis),
             public_rate_limit: Some(RateLimit { requests, window }),
             trusted_proxies: file.trusted_proxies,
+            booking_limits: BookingLimits {
+                per_account: Some(RateLimit {
+                    requests: per_account,
+                    window: booking_window,
+                }),
+                per_ip: Some(RateLimit {
+                    requests: per_ip,
+                    window: booking_window,
+                }),
+            },
         };
         let mode = file.mode.unwrap_or_default();
         let notifier = match (
@@ -235,6 +272,12 @@ impl DatabaseArgs {
                 anyhow::anyhow!("[booking] same_day_cutoff must be HH:MM, before 23:59")
             })?;
             booking.same_day_cutoff_minute = parsed.from_minute;
+        }
+        if let Some(bits) = file.booking.proof_of_work_bits {
+            if !(8..=28).contains(&bits) {
+                bail!("[booking] proof_of_work_bits must be 8 to 28");
+            }
+            booking.proof_of_work_bits = Some(bits);
         }
         let keys_dir = file
             .keys_dir

@@ -24,6 +24,11 @@ impl Params {
             .filter(|v| !v.trim().is_empty())
     }
 
+    /// A parameter that must be present, as text (the use case judges its form).
+    pub fn required_text(&self, name: &str) -> Result<&str, CowinError> {
+        self.get(name).ok_or_else(|| CowinError::missing(name))
+    }
+
     /// A parameter that must be present and well-formed.
     pub fn required<T: FromStr<Err = DomainError>>(&self, name: &str) -> Result<T, CowinError> {
         let value = self.get(name).ok_or_else(|| CowinError::missing(name))?;
