@@ -1,59 +1,6 @@
 #!/usr/bin/env bash
-# Runs Teeka's whole test suite against SQLite and a real PostgreSQL that this script starts in a
-# temporary directory and removes afterwards. Works on a fresh machine: installs the PostgreSQL
-# server packages when they are missing (needs root or sudo for that step only).
+# Runs Teeka's whole test suite against SQLite and a real PostgreSQL that scripts/with-postgres.sh
+# starts (installing it first on a fresh machine) and removes afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-find_pg_bin() {
-  local dir
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then echo "$dir"; return 0; fi
-  done
-  command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)" && return 0
-  return 1
-}
-
-PG_BIN=$(find_pg_bin || true)
-if [ -z "$PG_BIN" ]; then
-  echo "== PostgreSQL server not found; installing it"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
-  PG_BIN=$(find_pg_bin)
-fi
-
-PG_DIR=$(mktemp -d /tmp/teeka-pg.XXXXXX)
-# initdb refuses to run as root: run the cluster as an unprivileged user.
-RUN_AS=()
-if [ "$(id -u)" -eq 0 ]; then
-  PG_USER=postgres
-  id "$PG_USER" >/dev/null 2>&1 || useradd --system --no-create-home "$PG_USER"
-  chown "$PG_USER" "$PG_DIR"
-  RUN_AS=(runuser -u "$PG_USER" --)
-fi
-
-PG_PORT=""
-for port in $(seq 54329 54399); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then PG_PORT=$port; break; fi
-done
-[ -n "$PG_PORT" ] || { echo "no free port for PostgreSQL"; exit 1; }
-
-cleanup() {
-  "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$PG_DIR"
-}
-trap cleanup EXIT
-
-echo "== Starting a throwaway PostgreSQL ($("$PG_BIN/postgres" --version)) on 127.0.0.1:$PG_PORT"
-"${RUN_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U teeka -A trust --no-sync -E UTF8 >/dev/null
-"${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
-  -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" \
-  start >/dev/null
-
-export TEEKA_TEST_POSTGRES_URL="postgres://teeka@127.0.0.1:$PG_PORT/postgres"
-export TEEKA_PG_BIN="$PG_BIN"
-export TEEKA_REQUIRE_POSTGRES=1
-
-echo "== cargo test (SQLite and PostgreSQL)"
-cargo test --workspace --locked "$@"
+exec ./scripts/with-postgres.sh sh -c 'echo "== cargo test (SQLite and PostgreSQL)"; exec cargo test --workspace --locked "$@"' sh "$@"

@@ -5,9 +5,11 @@
 
 pub mod client;
 pub mod load;
+pub mod replay;
 
 pub use client::{HttpResponse, request};
 pub use load::{LoadOptions, LoadReport, run_load};
+pub use replay::{PreparedRequest, ReplayReport, replay};
 
 /// Why a request or a load run failed.
 #[derive(Debug, thiserror::Error)]

@@ -114,13 +114,7 @@ pub async fn run_load(
         non_2xx += errors;
     }
     all.sort_unstable();
-    let pick = |q: f64| -> Duration {
-        if all.is_empty() {
-            return Duration::ZERO;
-        }
-        let idx = ((all.len() as f64 - 1.0) * q).round() as usize;
-        Duration::from_micros(u64::from(all[idx]))
-    };
+    let pick = |q: f64| crate::replay::percentile(&all, q);
     Ok(LoadReport {
         requests: all.len() as u64,
         non_2xx,

@@ -761,6 +761,22 @@ async fn idempotency_key_returns_the_first_answer_and_the_slip_shows_the_code() 
         let other_session =
             centre_and_session(&store, tomorrow.plus_days(1), "COVISHIELD", 10, 10, 18).await;
         let (token, reference) = citizen(addr, &store, &vault, &outbox, 1, 1985).await;
+        // The public (cached) answer before the booking, so the cache holds it.
+        let public = format!(
+            "/api/v2/appointment/sessions/public/calendarByCenter?center_id=1&date={tomorrow}"
+        );
+        let dose1_left = |answer: &Value| {
+            answer["centers"]["sessions"]
+                .as_array()
+                .and_then(|s| s.iter().find(|s| s["session_id"] == session.to_string()))
+                .map(|s| s["available_capacity_dose1"].clone())
+        };
+        let (_, before) = call(addr, Method::GET, &public, None, None).await;
+        assert_eq!(
+            dose1_left(&before),
+            Some(json!(10)),
+            "{backend:?}: {before}"
+        );
         let keyed = |key: &'static str, body: Value| {
             let token = token.clone();
             async move {
@@ -803,6 +819,19 @@ async fn idempotency_key_returns_the_first_answer_and_the_slip_shows_the_code() 
             .expect("session")
             .available;
         assert_eq!(left.dose1, 9, "{backend:?}: booked once");
+        // The public cache reflects the booking within its staleness bound (5 s by default).
+        let deadline = std::time::Instant::now() + Duration::from_secs(6);
+        loop {
+            let (_, after) = call(addr, Method::GET, &public, None, None).await;
+            if dose1_left(&after) == Some(json!(9)) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{backend:?}: still {after}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let appointment = answers[0].clone();
 
         let (status, body) = keyed("retry-1", schedule(other_session, 1, &[&reference])).await;

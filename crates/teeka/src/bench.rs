@@ -26,6 +26,8 @@ use tokio::net::TcpListener;
 pub enum BenchCommand {
     /// calendarByDistrict under load versus bare constant handlers.
     Availability(AvailabilityBench),
+    /// Bookings per second through HTTP versus the same use case called directly.
+    Booking(crate::bench_booking::BookingBench),
 }
 
 /// Flags of the availability benchmark.
@@ -104,7 +106,13 @@ fn line(name: &str, r: &LoadReport, bytes: usize) {
 
 /// Runs the benchmark.
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Availability(args) = command;
+    match command {
+        BenchCommand::Availability(args) => availability(args).await,
+        BenchCommand::Booking(args) => crate::bench_booking::run(args).await,
+    }
+}
+
+async fn availability(args: AvailabilityBench) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.data_dir)?;
     let url = format!(
         "sqlite://{}",

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod bench_booking;
 mod cli;
 mod keys;
 mod logging;

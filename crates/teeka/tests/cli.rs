@@ -1,5 +1,5 @@
 //! The `teeka` binary as an operator uses it: real processes, real signals, real sockets, on
-//! SQLite and PostgreSQL.
+//! SQLite and PostgreSQL; and three `teeka serve` processes booking into one PostgreSQL.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -638,4 +638,219 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     let (status, log) = server.wait_for_exit();
     assert!(status.success(), "{status:?}");
     assert!(log.iter().any(|l| l.contains("stopped cleanly")), "{log:?}");
+}
+
+/// A request to a running server with a JSON body and extra headers; (status, JSON body).
+async fn post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: serde_json::Value,
+) -> (u16, Value) {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    let r = teeka_loadgen::request(
+        addr,
+        http::Method::POST,
+        path,
+        &all,
+        Some(body.to_string().into()),
+    )
+    .await
+    .expect("request");
+    (
+        r.status.as_u16(),
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+fn aadhaar(n: u64) -> String {
+    let stem = format!("{}", 30_000_000_000 + n);
+    let check = teeka_domain::verhoeff::check_digit(&stem).expect("digits");
+    format!("{stem}{check}")
+}
+
+/// 500 citizens, each behind its own address at a load balancer, book one session with 10
+/// online places through three separate `teeka serve` processes on one PostgreSQL: exactly 10
+/// bookings, 490 × APPOIN0040, nothing left.
+#[tokio::test]
+async fn three_server_processes_on_one_postgres_sell_each_place_once() {
+    const CITIZENS: u64 = 500;
+    for backend in backends() {
+        if backend != Backend::Postgres {
+            continue;
+        }
+        let db = TestDb::new(backend).await;
+        let dir = tempfile::tempdir().expect("dir");
+        assert!(teeka(&["migrate"], &db, dir.path()).status.success());
+        let config = dir.path().join("teeka.toml");
+        // The servers sit behind a proxy on 127.0.0.1 that names each citizen's address.
+        std::fs::write(
+            &config,
+            "trusted_proxies = [\"127.0.0.1\"]\n[rate_limit]\npublic_requests = 1000000\n",
+        )
+        .expect("config");
+        let servers: Vec<Server> = (0..3)
+            .map(|_| Server::start(&db, dir.path(), Some(&config)))
+            .collect();
+        let centre = teeka(
+            &[
+                "admin",
+                "facility",
+                "add",
+                "--name",
+                "PHC Three",
+                "--state",
+                "21",
+                "--district",
+                "395",
+                "--pincode",
+                "400080",
+                "--lat",
+                "19.17",
+                "--long",
+                "72.95",
+                "--block",
+                "Ward T",
+            ],
+            &db,
+            dir.path(),
+        );
+        assert!(centre.status.success(), "{}", stderr(&centre));
+        let session = teeka(
+            &[
+                "admin",
+                "session",
+                "add",
+                "--centre",
+                stdout(&centre).trim(),
+                "--date",
+                &tomorrow(),
+                "--vaccine",
+                "covishield",
+                "--dose1",
+                "10",
+                "--dose2",
+                "5",
+                "--min-age",
+                "18",
+                "--onsite",
+                "2",
+                "--slots",
+                "09:00AM-11:00AM",
+            ],
+            &db,
+            dir.path(),
+        );
+        assert!(session.status.success(), "{}", stderr(&session));
+        let session_id = stdout(&session).trim().to_owned();
+
+        let addr_of = |n: u64| servers[(n % 3) as usize].addr;
+        let client = |n: u64| format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255 | 1);
+        let mobile = |n: u64| format!("{}", 8_000_000_000 + n);
+        // Everyone asks for an OTP at once, spread over the three processes.
+        let sends: Vec<_> = (0..CITIZENS)
+            .map(|n| {
+                let (addr, ip, mobile) = (addr_of(n), client(n), mobile(n));
+                tokio::spawn(async move {
+                    post(
+                        addr,
+                        "/api/v2/auth/public/generateOTP",
+                        &[("x-forwarded-for", &ip)],
+                        serde_json::json!({ "mobile": mobile }),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut txns = Vec::new();
+        for s in sends {
+            let (status, body) = s.await.expect("task");
+            assert_eq!(status, 200, "{body}");
+            txns.push(body["txnId"].as_str().expect("txn").to_owned());
+        }
+        // The three processes' outbox workers write development SMS to one file.
+        let log = dir.path().join("outbox").join("sms.jsonl");
+        let mut otps = std::collections::HashMap::new();
+        for _ in 0..120 {
+            otps = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter_map(|v| Some((v["to"].as_str()?.to_owned(), v["otp"].as_str()?.to_owned())))
+                .collect();
+            if otps.len() as u64 >= CITIZENS {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert_eq!(
+            otps.len() as u64,
+            CITIZENS,
+            "every OTP delivered exactly once"
+        );
+        let logins: Vec<_> = (0..CITIZENS)
+            .map(|n| {
+                let (addr, ip) = (addr_of(n + 1), client(n));
+                let otp = teeka_crypto::sha256_hex(&otps[&mobile(n)]);
+                let txn = txns[n as usize].clone();
+                tokio::spawn(async move {
+                    let (_, t) = post(addr, "/api/v2/auth/public/confirmOTP", &[("x-forwarded-for", &ip)],
+                                      serde_json::json!({ "otp": otp, "txnId": txn })).await;
+                    let token = t["token"].as_str().expect("token").to_owned();
+                    let auth = format!("Bearer {token}");
+                    let (status, reg) = post(
+                        addr,
+                        "/api/v2/registration/beneficiary/new",
+                        &[("x-forwarded-for", &ip), ("authorization", &auth)],
+                        serde_json::json!({ "name": "Three Process", "birth_year": "1990", "gender_id": 1,
+                            "photo_id_type": 1, "photo_id_number": aadhaar(n), "consent_version": "V1" }),
+                    )
+                    .await;
+                    assert_eq!(status, 200, "{reg}");
+                    (auth, reg["beneficiary_reference_id"].as_str().expect("ref").to_owned())
+                })
+            })
+            .collect();
+        let mut people = Vec::new();
+        for l in logins {
+            people.push(l.await.expect("task"));
+        }
+        // Everyone presses "book" at once; request n goes to process n % 3.
+        let bookings: Vec<_> = people
+            .into_iter()
+            .enumerate()
+            .map(|(n, (auth, reference))| {
+                let (addr, ip) = (addr_of(n as u64), client(n as u64));
+                let body = serde_json::json!({ "dose": 1, "session_id": session_id, "slot": "09:00AM-11:00AM",
+                                              "beneficiaries": [reference] });
+                tokio::spawn(async move {
+                    post(addr, "/api/v2/appointment/schedule",
+                         &[("x-forwarded-for", &ip), ("authorization", &auth)], body).await
+                })
+            })
+            .collect();
+        let (mut booked, mut full, mut other) = (0, 0, Vec::new());
+        for b in bookings {
+            match b.await.expect("task") {
+                (200, _) => booked += 1,
+                (409, body) if body["errorCode"] == "APPOIN0040" => full += 1,
+                unexpected => other.push(unexpected),
+            }
+        }
+        assert_eq!((booked, full), (10, 490), "others: {other:?}");
+        let store = teeka_store::Store::connect(&db.url).await.expect("store");
+        let left = store
+            .get_session(session_id.parse().expect("uuid"))
+            .await
+            .expect("get")
+            .expect("session")
+            .available;
+        assert_eq!(left.dose1, 0, "capacity used exactly");
+        store.close().await;
+        for server in servers {
+            let (status, _) = server.terminate();
+            assert!(status.success());
+        }
+    }
 }
