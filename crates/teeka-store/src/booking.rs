@@ -263,7 +263,10 @@ macro_rules! booking_store_methods {
             };
             let session_id: uuid::Uuid = row.try_get(0)?;
             let dose: i32 = row.try_get(1)?;
-            let mut cancelled = 0u32;
+            // Lock order, the same in every booking write: session rows first, then the ledger
+            // (`append_access_event`), then the district counters, so two writers cannot wait
+            // on each other on PostgreSQL.
+            let mut subjects = Vec::new();
             for reference_id in reference_ids {
                 let subject: Option<uuid::Uuid> = sqlx::query(
                     "UPDATE appointment_beneficiaries SET live = $3 WHERE appointment_id = $1 AND reference_id = $2 \
@@ -277,23 +280,24 @@ macro_rules! booking_store_methods {
                 .await?
                 .map(|r| r.try_get(0))
                 .transpose()?;
-                if let Some(subject) = subject {
-                    cancelled += 1;
-                    let mut e = event.clone();
-                    e.subject_id = Some(subject);
-                    Self::append_access_event(&mut tx, &e).await?;
-                }
+                subjects.extend(subject);
             }
-            if cancelled == 0 {
+            if subjects.is_empty() {
                 tx.rollback().await?;
                 return Ok(0);
             }
+            let cancelled = u32::try_from(subjects.len()).map_err($crate::StoreError::corrupt)?;
             let (_, give_back) = $crate::booking::capacity_sql(dose).ok_or_else(|| $crate::StoreError::corrupt("dose"))?;
             sqlx::query(give_back)
                 .bind(session_id)
                 .bind(i32::try_from(cancelled).map_err($crate::StoreError::corrupt)?)
                 .execute(&mut *tx)
                 .await?;
+            for subject in subjects {
+                let mut e = event.clone();
+                e.subject_id = Some(subject);
+                Self::append_access_event(&mut tx, &e).await?;
+            }
             let live: i64 = sqlx::query("SELECT COUNT(*) FROM appointment_beneficiaries WHERE appointment_id = $1 AND live = $2")
                 .bind(appointment_id)
                 .bind(true)
@@ -409,8 +413,17 @@ macro_rules! booking_store_methods {
                 .collect::<Result<_, _>>()?;
             let n = i32::try_from(subjects.len()).map_err($crate::StoreError::corrupt)?;
             let (take, give_back) = $crate::booking::capacity_sql(dose).ok_or_else(|| $crate::StoreError::corrupt("dose"))?;
-            // A new slot in the same session moves no capacity.
+            // A new slot in the same session moves no capacity. Both session rows are locked in
+            // id order first, so two reschedules crossing A→B and B→A cannot deadlock.
             if new_session != old_session {
+                let mut both = [old_session, new_session];
+                both.sort();
+                for session in both {
+                    sqlx::query("UPDATE sessions SET dose1_booked = dose1_booked WHERE session_id = $1")
+                        .bind(session)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 if sqlx::query(take).bind(new_session).bind(n).execute(&mut *tx).await?.rows_affected() != 1 {
                     tx.rollback().await?;
                     return Ok(RescheduleOutcome::Full);

@@ -1129,3 +1129,95 @@ async fn the_challenge_route_says_when_no_proof_is_required() {
     assert_eq!((status, body), (200, json!({ "required": false })));
     store.close().await;
 }
+
+#[tokio::test]
+async fn crossing_reschedules_bookings_and_cancels_never_deadlock() {
+    for backend in backends() {
+        let World {
+            db: _db,
+            store,
+            vault,
+            outbox,
+            _outbox_dir,
+        } = World::new(backend).await;
+        let addr = serve(store.clone(), vault.clone(), BookingConfig::default()).await;
+        let tomorrow = teeka_app::clock::today_in_india().plus_days(1);
+        let a = centre_and_session(&store, tomorrow, "COVISHIELD", 100, 10, 18).await;
+        let b = centre_and_session(&store, tomorrow.plus_days(1), "COVISHIELD", 100, 10, 18).await;
+        // 30 people: 20 booked (half on each session), 10 who book while the others move.
+        let mut booked = Vec::new();
+        let mut fresh = Vec::new();
+        for n in 0..30u64 {
+            let (token, reference) = citizen(addr, &store, &vault, &outbox, n, 1985).await;
+            if n < 20 {
+                let session = if n % 2 == 0 { a } else { b };
+                let (status, body) = call(
+                    addr,
+                    Method::POST,
+                    "/api/v2/appointment/schedule",
+                    Some(&token),
+                    Some(schedule(session, 1, &[&reference])),
+                )
+                .await;
+                assert_eq!(status, 200, "{backend:?}: {body}");
+                let id = body["appointment_confirmation_no"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned();
+                booked.push((token, reference, id, session));
+            } else {
+                fresh.push((token, reference));
+            }
+        }
+        // At once: the even half moves A→B and the odd half B→A, five cancel, ten book.
+        let mut tasks = Vec::new();
+        for (i, (token, reference, id, session)) in booked.into_iter().enumerate() {
+            let other = if session == a { b } else { a };
+            tasks.push(tokio::spawn(async move {
+                if i < 15 {
+                    call(addr, Method::POST, "/api/v2/appointment/reschedule", Some(&token),
+                         Some(json!({ "appointment_id": id, "session_id": other.to_string(), "slot": "09:00AM-11:00AM" }))).await
+                } else {
+                    call(addr, Method::POST, "/api/v2/appointment/cancel", Some(&token),
+                         Some(json!({ "appointment_id": id, "beneficiariesToCancel": [reference] }))).await
+                }
+            }));
+        }
+        for (i, (token, reference)) in fresh.into_iter().enumerate() {
+            let session = if i % 2 == 0 { a } else { b };
+            tasks.push(tokio::spawn(async move {
+                call(
+                    addr,
+                    Method::POST,
+                    "/api/v2/appointment/schedule",
+                    Some(&token),
+                    Some(schedule(session, 1, &[&reference])),
+                )
+                .await
+            }));
+        }
+        for t in tasks {
+            let (status, body) = t.await.expect("task");
+            assert!(matches!(status, 200 | 204), "{backend:?}: {status} {body}");
+        }
+        let left = |s: uuid::Uuid| {
+            let store = store.clone();
+            async move {
+                store
+                    .get_session(s)
+                    .await
+                    .expect("get")
+                    .expect("session")
+                    .available
+                    .dose1
+            }
+        };
+        // 25 live appointments in all (20 − 5 cancelled + 10 new) over 200 places.
+        assert_eq!(
+            left(a).await + left(b).await,
+            200 - 25,
+            "{backend:?}: capacity adds up"
+        );
+        store.close().await;
+    }
+}

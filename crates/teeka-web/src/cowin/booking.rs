@@ -229,10 +229,14 @@ pub async fn slip(
         .slip(&grant, appointment_id, &request_id(&headers))
         .await?;
     let mut response = ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response();
-    let disposition = format!(
-        "attachment; filename=\"appointment-{}.pdf\"",
-        appointment_id.trim()
-    );
+    // The slip exists, so the id parsed; the file name uses its canonical form, never the
+    // client's spelling of it.
+    let canonical = appointment_id
+        .trim()
+        .parse::<uuid::Uuid>()
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    let disposition = format!("attachment; filename=\"appointment-{canonical}.pdf\"");
     let h = response.headers_mut();
     // Personal data: never kept by a shared cache or the browser's.
     h.insert(
