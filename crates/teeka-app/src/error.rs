@@ -50,6 +50,8 @@ pub enum Refusal {
     Unprocessable,
     /// Over a limit (429).
     TooMany,
+    /// Credentials refused (401).
+    Unauthorized,
 }
 
 impl AppError {

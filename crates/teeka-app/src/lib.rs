@@ -15,6 +15,7 @@ pub mod error;
 pub mod keys;
 pub mod master;
 pub mod outbox;
+pub mod staff;
 pub mod vault;
 
 pub use error::{AppError, Refusal};

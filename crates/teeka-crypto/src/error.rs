@@ -24,4 +24,7 @@ pub enum CryptoError {
     /// The operating system's random number generator failed.
     #[error("the OS random number generator failed")]
     Random,
+    /// Password hashing failed (bad parameters or salt).
+    #[error("password hashing failed: {0}")]
+    Password(String),
 }

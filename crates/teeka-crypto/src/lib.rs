@@ -1,5 +1,6 @@
 //! Teeka's cryptography: sealed (encrypted) database columns, keyed hashes for blind indexes and
-//! OTPs, random OTPs and session tokens, and the key files that hold an installation's secrets.
+//! OTPs, random OTPs and session tokens, staff passwords (argon2id) and authenticator codes
+//! (TOTP), and the key files that hold an installation's secrets.
 //!
 //! Every secret lives in a type that zeroizes it on drop and whose `Debug` output shows no key
 //! material, so keys cannot leak through logs or panic messages.
@@ -9,8 +10,10 @@
 mod error;
 pub mod keyfiles;
 mod mac;
+pub mod password;
 mod random;
 mod seal;
+pub mod totp;
 
 pub use error::CryptoError;
 pub use mac::{MacKey, constant_time_eq, sha256, sha256_hex};

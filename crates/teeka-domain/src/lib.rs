@@ -29,6 +29,7 @@ pub mod identity;
 pub mod ids;
 pub mod session;
 pub mod slot;
+pub mod staff;
 pub mod vaccine;
 pub mod verhoeff;
 
@@ -39,4 +40,5 @@ pub use identity::{BirthYear, Gender, Mobile, PersonName, PhotoId, PhotoIdType};
 pub use ids::{CentreId, DistrictId, Pincode, StateId};
 pub use session::{AgeLimits, Capacity, DoseShare, SessionPlan};
 pub use slot::SlotBand;
+pub use staff::{Jurisdiction, ScopeKind, StaffRole};
 pub use vaccine::{Vaccine, VaccineName};

@@ -13,6 +13,7 @@ mod migrate;
 mod postgres;
 mod records;
 mod sqlite;
+pub mod staff;
 
 pub use error::StoreError;
 pub use postgres::PgStore;
@@ -414,6 +415,90 @@ impl Store {
     /// Records a dose.
     pub async fn record_dose(&self, dose: &booking::RecordedDose) -> Result<(), StoreError> {
         dispatch!(self, s => s.record_dose(dose).await)
+    }
+
+    /// Creates a staff account.
+    pub async fn insert_staff(&self, s: &staff::StaffRow) -> Result<(), StoreError> {
+        dispatch!(self, st => st.insert_staff(s).await)
+    }
+
+    /// A staff account by sign-in name.
+    pub async fn staff_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<staff::StaffRow>, StoreError> {
+        dispatch!(self, s => s.staff_by_username(username).await)
+    }
+
+    /// Counts a failed sign-in, slowing down and then locking the account; the failures so far.
+    pub async fn note_staff_failure(
+        &self,
+        staff_id: Uuid,
+        now_ms: i64,
+        policy: staff::FailurePolicy,
+    ) -> Result<i32, StoreError> {
+        dispatch!(self, s => s.note_staff_failure(staff_id, now_ms, policy).await)
+    }
+
+    /// Records a sign-in at a TOTP step and opens a session; false when the step was used.
+    pub async fn staff_signed_in(
+        &self,
+        staff_id: Uuid,
+        step: i64,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.staff_signed_in(staff_id, step, token_hash, now_ms).await)
+    }
+
+    /// A live staff session and its account.
+    pub async fn staff_session(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<staff::StaffSessionRow>, StoreError> {
+        dispatch!(self, s => s.staff_session(token_hash).await)
+    }
+
+    /// Marks a staff session as seen now.
+    pub async fn touch_staff_session(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.touch_staff_session(token_hash, now_ms).await)
+    }
+
+    /// Ends staff sessions; how many.
+    pub async fn end_staff_sessions(
+        &self,
+        which: staff::SessionsToEnd<'_>,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.end_staff_sessions(which).await)
+    }
+
+    /// Forces a password change on every staff account and ends every staff session.
+    pub async fn force_staff_password_reset(&self) -> Result<(u64, u64), StoreError> {
+        dispatch!(self, s => s.force_staff_password_reset().await)
+    }
+
+    /// Sets a staff password, ending the account's other sessions.
+    pub async fn set_staff_password(
+        &self,
+        staff_id: Uuid,
+        hash: &str,
+        keep: &[u8],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.set_staff_password(staff_id, hash, keep).await)
+    }
+
+    /// Clears a staff account's lock; whether it exists.
+    pub async fn unlock_staff(&self, staff_id: Uuid) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.unlock_staff(staff_id).await)
+    }
+
+    /// Staff alerts, newest first.
+    pub async fn staff_alerts(&self, limit: i64) -> Result<Vec<staff::StaffAlert>, StoreError> {
+        dispatch!(self, s => s.staff_alerts(limit).await)
     }
 
     /// How many rows the main tables hold.

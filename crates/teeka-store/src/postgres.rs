@@ -6,6 +6,7 @@ use crate::booking::booking_store_methods;
 use crate::common::shared_store_methods;
 use crate::identity::identity_store_methods;
 use crate::migrate::Migration;
+use crate::staff::staff_store_methods;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use std::str::FromStr;
@@ -50,6 +51,11 @@ impl PgStore {
             version: 5,
             name: "idempotency",
             sql: include_str!("../migrations/postgres/0005_idempotency.sql"),
+        },
+        Migration {
+            version: 6,
+            name: "staff",
+            sql: include_str!("../migrations/postgres/0006_staff.sql"),
         },
     ];
 
@@ -124,4 +130,5 @@ impl PgStore {
     shared_store_methods!(Postgres);
     identity_store_methods!(Postgres);
     booking_store_methods!(Postgres);
+    staff_store_methods!(Postgres);
 }

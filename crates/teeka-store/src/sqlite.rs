@@ -7,6 +7,7 @@ use crate::booking::booking_store_methods;
 use crate::common::shared_store_methods;
 use crate::identity::identity_store_methods;
 use crate::migrate::Migration;
+use crate::staff::staff_store_methods;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -47,6 +48,11 @@ impl SqliteStore {
             version: 5,
             name: "idempotency",
             sql: include_str!("../migrations/sqlite/0005_idempotency.sql"),
+        },
+        Migration {
+            version: 6,
+            name: "staff",
+            sql: include_str!("../migrations/sqlite/0006_staff.sql"),
         },
     ];
 
@@ -116,4 +122,5 @@ impl SqliteStore {
     shared_store_methods!(Sqlite);
     identity_store_methods!(Sqlite);
     booking_store_methods!(Sqlite);
+    staff_store_methods!(Sqlite);
 }

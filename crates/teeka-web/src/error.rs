@@ -74,52 +74,72 @@ impl CowinError {
     }
 }
 
+/// The status, code and client-safe message for a use-case error; causes go to the log here.
+fn classify(e: AppError) -> (StatusCode, &'static str, String) {
+    match e {
+        AppError::BadInput(m) => (StatusCode::BAD_REQUEST, INVALID_PARAMETER, m),
+        AppError::NotFound(what) => (
+            StatusCode::NOT_FOUND,
+            NO_SUCH_ROUTE,
+            format!("{what} not found"),
+        ),
+        AppError::Conflict(m) => (StatusCode::CONFLICT, INVALID_PARAMETER, m),
+        AppError::Store(cause) => {
+            tracing::error!(error = %cause, "storage failure");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                "Service temporarily unavailable".into(),
+            )
+        }
+        AppError::Unauthenticated => (
+            StatusCode::UNAUTHORIZED,
+            UNAUTHENTICATED,
+            "Unauthenticated access!".into(),
+        ),
+        AppError::Refused {
+            kind,
+            code,
+            message,
+        } => {
+            let status = match kind {
+                Refusal::Invalid => StatusCode::BAD_REQUEST,
+                Refusal::NotFound => StatusCode::NOT_FOUND,
+                Refusal::Conflict => StatusCode::CONFLICT,
+                Refusal::TooMany => StatusCode::TOO_MANY_REQUESTS,
+                Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
+            };
+            (status, code, message)
+        }
+        AppError::Crypto(cause) => {
+            tracing::error!(error = %cause, "vault failure");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                INTERNAL,
+                "Internal error".into(),
+            )
+        }
+    }
+}
+
 impl From<AppError> for CowinError {
     fn from(e: AppError) -> Self {
-        match e {
-            AppError::BadInput(m) => CowinError::invalid(m),
-            AppError::NotFound(what) => CowinError::new(
-                StatusCode::NOT_FOUND,
-                NO_SUCH_ROUTE,
-                format!("{what} not found"),
-            ),
-            AppError::Conflict(m) => CowinError::new(StatusCode::CONFLICT, INVALID_PARAMETER, m),
-            AppError::Store(cause) => {
-                tracing::error!(error = %cause, "storage failure");
-                CowinError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    UNAVAILABLE,
-                    "Service temporarily unavailable",
-                )
-            }
-            AppError::Unauthenticated => CowinError::new(
-                StatusCode::UNAUTHORIZED,
-                UNAUTHENTICATED,
-                "Unauthenticated access!",
-            ),
-            AppError::Refused {
-                kind,
-                code,
-                message,
-            } => {
-                let status = match kind {
-                    Refusal::Invalid => StatusCode::BAD_REQUEST,
-                    Refusal::NotFound => StatusCode::NOT_FOUND,
-                    Refusal::Conflict => StatusCode::CONFLICT,
-                    Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-                    Refusal::TooMany => StatusCode::TOO_MANY_REQUESTS,
-                };
-                CowinError::new(status, code, message)
-            }
-            AppError::Crypto(cause) => {
-                tracing::error!(error = %cause, "vault failure");
-                CowinError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    INTERNAL,
-                    "Internal error",
-                )
-            }
-        }
+        let (status, code, message) = classify(e);
+        CowinError::new(status, code, message)
+    }
+}
+
+impl From<CowinError> for ApiError {
+    fn from(e: CowinError) -> Self {
+        ApiError::new(e.status, e.code, e.message)
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let (status, code, message) = classify(e);
+        ApiError::new(status, code, message)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod ops;
 pub mod ratelimit;
 pub mod router;
+pub mod staff;
 pub mod state;
 
 pub use config::WebConfig;

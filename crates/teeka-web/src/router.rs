@@ -4,6 +4,7 @@ use crate::cowin::{booking, citizen, public};
 use crate::error::{ApiError, CowinError, INTERNAL, NO_SUCH_ROUTE};
 use crate::middleware::{label_route, limit_public, observe};
 use crate::ops;
+use crate::staff;
 use crate::state::AppState;
 use axum::Router;
 use axum::http::StatusCode;
@@ -147,7 +148,21 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route_layer(axum::middleware::from_fn(label_route));
+    let staff_routes = Router::new()
+        .route("/api/v1/staff/login", post(staff::login))
+        .route("/api/v1/staff/password", post(staff::password))
+        .route("/api/v1/staff/logout", post(staff::logout))
+        .route(
+            "/api/v1/admin/staff/end-sessions",
+            post(staff::end_sessions),
+        )
+        .route(
+            "/api/v1/admin/staff/force-password-reset",
+            post(staff::force_password_reset),
+        )
+        .route_layer(axum::middleware::from_fn(label_route));
     Router::new()
+        .merge(staff_routes)
         .nest("/api", cowin_routes(state.clone()))
         .merge(ops_routes)
         .fallback(not_found)

@@ -48,6 +48,8 @@ pub struct Inner {
     pub identity: IdentityConfig,
     /// Booking settings.
     pub booking: BookingConfig,
+    /// Staff sign-in settings.
+    pub staff: teeka_app::staff::StaffConfig,
 }
 
 impl std::ops::Deref for AppState {
@@ -104,6 +106,18 @@ impl AppState {
         identity: IdentityConfig,
         booking: BookingConfig,
     ) -> Self {
+        Self::with_settings(store, config, vault, identity, booking, Default::default())
+    }
+
+    /// As [`AppState::new`], with every use case's settings.
+    pub fn with_settings(
+        store: Store,
+        config: WebConfig,
+        vault: Arc<Vault>,
+        identity: IdentityConfig,
+        booking: BookingConfig,
+        staff: teeka_app::staff::StaffConfig,
+    ) -> Self {
         let public_limiter = config.public_rate_limit.map(IpRateLimiter::new);
         let changes = Arc::new(ChangeTracker::new());
         let public_cache_control = (0..=config.cache_staleness.as_secs().min(3600))
@@ -127,6 +141,7 @@ impl AppState {
             vault,
             identity,
             booking,
+            staff,
         });
         tokio::spawn(poll_changes(Arc::downgrade(&inner)));
         Self(inner)

@@ -21,6 +21,62 @@ pub enum AdminCommand {
     /// Session plans.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Creates a staff account; prints a temporary password (to be changed at first sign-in)
+    /// and the authenticator enrolment URI (`otpauth://…`), once.
+    CreateUser(CreateUser),
+    /// Staff remedies.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+/// `teeka admin create-user`.
+#[derive(Debug, clap::Args)]
+pub struct CreateUser {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Sign-in name.
+    #[arg(long)]
+    pub username: String,
+    /// vaccinator, verifier, centre_admin, district_admin, state_admin, national_admin, auditor
+    /// or partner_manager.
+    #[arg(long)]
+    pub role: String,
+    /// The centre (centre roles).
+    #[arg(long, conflicts_with_all = ["district", "state"])]
+    pub centre: Option<i64>,
+    /// The district (district administrators).
+    #[arg(long, conflicts_with = "state")]
+    pub district: Option<i64>,
+    /// The state (state administrators).
+    #[arg(long)]
+    pub state: Option<i64>,
+}
+
+/// `teeka admin staff …`
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Ends every staff session, or one account's (`--username`).
+    EndSessions {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Only this account's sessions.
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Makes every member of staff change their password at next sign-in, and ends every
+    /// staff session now.
+    ForcePasswordReset {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Clears an account's lock after failed sign-ins.
+    Unlock {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The account.
+        #[arg(long)]
+        username: String,
+    },
 }
 
 /// `teeka admin facility …`
@@ -132,6 +188,59 @@ fn read_file(path: &PathBuf) -> anyhow::Result<String> {
 /// Runs an admin command.
 pub async fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
     match command {
+        AdminCommand::CreateUser(c) => {
+            let settings = c.database.resolve(None)?;
+            let store = open_store(&settings.database_url).await?;
+            let vault = crate::server::open_vault(&settings)?;
+            let role: teeka_domain::StaffRole = c.role.parse()?;
+            let config = teeka_app::staff::StaffConfig::default();
+            let staff = teeka_app::staff::Staff {
+                store: &store,
+                vault: &vault,
+                config: &config,
+            };
+            let enrolment = staff
+                .create_user(&c.username, role, c.centre.or(c.district).or(c.state))
+                .await?;
+            println!("username:           {}", c.username.trim());
+            println!("temporary password: {}", enrolment.temporary_password);
+            println!("authenticator:      {}", enrolment.otpauth_uri);
+            println!(
+                "Both are shown once. The password must be changed at first sign-in, which needs a code from the authenticator."
+            );
+            store.close().await;
+        }
+        AdminCommand::Staff(StaffCommand::EndSessions { database, username }) => {
+            let store = open_store(&database.resolve(None)?.database_url).await?;
+            let which = match &username {
+                Some(name) => {
+                    let account = store
+                        .staff_by_username(name.trim())
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no staff account {name:?}"))?;
+                    teeka_store::staff::SessionsToEnd::OfAccount(account.staff_id)
+                }
+                None => teeka_store::staff::SessionsToEnd::Everyone,
+            };
+            println!("ended {} sessions", store.end_staff_sessions(which).await?);
+            store.close().await;
+        }
+        AdminCommand::Staff(StaffCommand::ForcePasswordReset { database }) => {
+            let store = open_store(&database.resolve(None)?.database_url).await?;
+            let (accounts, sessions) = store.force_staff_password_reset().await?;
+            println!("{accounts} accounts must change their password; {sessions} sessions ended");
+            store.close().await;
+        }
+        AdminCommand::Staff(StaffCommand::Unlock { database, username }) => {
+            let store = open_store(&database.resolve(None)?.database_url).await?;
+            let account = store
+                .staff_by_username(username.trim())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no staff account {username:?}"))?;
+            store.unlock_staff(account.staff_id).await?;
+            println!("unlocked {}", account.username);
+            store.close().await;
+        }
         AdminCommand::Facility(FacilityCommand::Add(a)) => {
             let store = open_store(&a.database.resolve(None)?.database_url).await?;
             let input = FacilityInput {

@@ -86,3 +86,10 @@ pub fn read_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Cowin
         ))
     })
 }
+
+/// As [`read_json`], answering in the Teeka-native error shape.
+pub fn read_json_api<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<T, crate::error::ApiError> {
+    read_json(body).map_err(crate::error::ApiError::from)
+}

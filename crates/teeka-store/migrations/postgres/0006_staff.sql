@@ -1,0 +1,35 @@
+-- Staff accounts: argon2id password hashes (PHC strings), a sealed TOTP secret and the last
+-- accepted TOTP step (a code is never accepted twice), failure counting and locks; opaque
+-- session tokens stored as SHA-256; and alerts for administrators.
+CREATE TABLE staff_accounts (
+    staff_id             UUID PRIMARY KEY,
+    username             TEXT NOT NULL UNIQUE,
+    role                 TEXT NOT NULL,
+    scope_kind           TEXT NOT NULL CHECK (scope_kind IN ('centre', 'district', 'state', 'nation')),
+    scope_id             BIGINT,
+    password_hash        TEXT NOT NULL,
+    must_change_password BOOLEAN NOT NULL,
+    totp_secret_sealed   BYTEA NOT NULL,
+    totp_last_step       BIGINT NOT NULL,
+    failed_logins        INTEGER NOT NULL,
+    locked_until         BIGINT NOT NULL,
+    disabled             BOOLEAN NOT NULL,
+    created_at           BIGINT NOT NULL
+);
+
+CREATE TABLE staff_sessions (
+    token_hash   BYTEA PRIMARY KEY,
+    staff_id     UUID NOT NULL REFERENCES staff_accounts (staff_id),
+    created_at   BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    revoked      BOOLEAN NOT NULL
+);
+CREATE INDEX staff_sessions_by_staff ON staff_sessions (staff_id);
+
+CREATE TABLE staff_alerts (
+    alert_id   UUID PRIMARY KEY,
+    staff_id   UUID REFERENCES staff_accounts (staff_id),
+    kind       TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
