@@ -2,14 +2,22 @@
 //! construct, and every function that reveals or changes a beneficiary's personal data takes one,
 //! so code that returns personal data without a grant does not compile.
 //!
-//! Today's grant is the citizen's: an OTP-verified session, covering the beneficiaries registered
-//! on that mobile. Staff grants (a check-in with the person's code) and partner grants (a consent
+//! The citizen's grant is an OTP-verified session, covering the beneficiaries registered on that
+//! mobile. Staff never hold a grant by signing in: a member of staff at a centre gets a
+//! [`PersonGrant`] for one person only by checking them in with the 4-digit code of their
+//! appointment at that centre today, by registering them as a walk-in, or by break-glass (a
+//! reason, a fresh authenticator code, 60 minutes, an alert). A [`RosterGrant`] lets the desk
+//! show the masked names of the people booked at its own centre today. Partner grants (a consent
 //! the person approved by OTP) join here.
 
-use crate::AppError;
-use crate::clock::now_ms;
+use crate::clock::{now_ms, today_in_india};
+use crate::staff::StaffGrant;
+use crate::vault::Vault;
+use crate::{AppError, Refusal};
+use teeka_domain::{Jurisdiction, StaffRole};
 use teeka_store::Store;
-use teeka_store::identity::AccessEventRecord;
+use teeka_store::desk::{Opening, RosterEntry, WalkIn, WalkInOutcome};
+use teeka_store::identity::{AccessEventRecord, BeneficiaryRow};
 use uuid::Uuid;
 
 /// Permission to act on the personal data of the beneficiaries of one account, earned with an OTP.
@@ -47,13 +55,58 @@ impl CitizenGrant {
 
 /// Marker trait for every kind of grant: what [`crate::vault::Vault::open`] demands.
 pub trait Grant: sealed::Sealed {
-    /// Whether the grant covers data belonging to `owner` (an account id).
-    fn covers(&self, owner: Uuid) -> bool;
+    /// Whether the grant covers data belonging to `owner` (an account id) and, for data of one
+    /// person, `subject` (their pseudonymous id).
+    fn covers(&self, owner: Uuid, subject: Option<Uuid>) -> bool;
 }
 
 impl Grant for CitizenGrant {
-    fn covers(&self, owner: Uuid) -> bool {
+    fn covers(&self, owner: Uuid, _subject: Option<Uuid>) -> bool {
         self.account_id == owner
+    }
+}
+
+/// Permission for staff at one centre to act on one person for a short while.
+#[derive(Debug, Clone)]
+pub struct PersonGrant {
+    opening: Opening,
+    role: StaffRole,
+}
+
+impl PersonGrant {
+    /// The opening behind the grant (its kind, session, dose and expiry).
+    pub fn opening(&self) -> &Opening {
+        &self.opening
+    }
+
+    /// An access event by the member of staff holding the grant, about its person.
+    pub(crate) fn event(&self, action: &str, purpose: &str, request_id: &str) -> AccessEventRecord {
+        staff_event(
+            self.opening.staff_id,
+            self.role,
+            action,
+            purpose,
+            request_id,
+        )
+    }
+}
+
+impl Grant for PersonGrant {
+    fn covers(&self, owner: Uuid, subject: Option<Uuid>) -> bool {
+        // One person: data of the account as a whole (the mobile) is not covered.
+        owner == self.opening.account_id && subject == Some(self.opening.subject_id)
+    }
+}
+
+/// Permission to show the masked names of the people booked at one centre on one day.
+#[derive(Debug, Clone)]
+pub struct RosterGrant {
+    subjects: Vec<(Uuid, Uuid)>,
+}
+
+impl Grant for RosterGrant {
+    fn covers(&self, owner: Uuid, subject: Option<Uuid>) -> bool {
+        subject.is_some_and(|s| self.subjects.contains(&(owner, s)))
     }
 }
 
@@ -61,6 +114,325 @@ mod sealed {
     /// Nobody outside this module can declare a new kind of grant.
     pub trait Sealed {}
     impl Sealed for super::CitizenGrant {}
+    impl Sealed for super::PersonGrant {}
+    impl Sealed for super::RosterGrant {}
+}
+
+/// An access event by a member of staff.
+pub(crate) fn staff_event(
+    staff_id: Uuid,
+    role: StaffRole,
+    action: &str,
+    purpose: &str,
+    request_id: &str,
+) -> AccessEventRecord {
+    AccessEventRecord {
+        at_ms: now_ms(),
+        actor_kind: "staff".into(),
+        actor_id: staff_id.to_string(),
+        role: role.as_str().into(),
+        action: action.into(),
+        subject_id: None,
+        purpose: purpose.into(),
+        request_id: request_id.into(),
+    }
+}
+
+/// Ours: no appointment for that reference id at this centre today, or the wrong code (one
+/// answer, so the desk learns nothing about people booked elsewhere).
+pub const NO_CHECKIN: &str = "TKADSK0001";
+/// Ours: the appointment is locked for the desk after too many wrong codes.
+pub const CHECKIN_LOCKED: &str = "TKADSK0002";
+/// Ours: the person is not checked in at this centre (or the check-in expired).
+pub const NOT_PRESENT: &str = "TKADSK0003";
+/// Ours: break-glass refused (the authenticator code is wrong or was used before).
+pub const BREAK_GLASS_REFUSED: &str = "TKADSK0004";
+
+fn no_checkin() -> AppError {
+    AppError::refused(
+        Refusal::NotFound,
+        NO_CHECKIN,
+        "No appointment with that reference id and code at this centre today",
+    )
+}
+
+/// The centre a desk member of staff works at; `None` for other roles.
+pub(crate) fn desk_centre(staff: &StaffGrant) -> Option<i64> {
+    match staff.jurisdiction() {
+        Jurisdiction::Centre(c, _, _) => Some(c.0),
+        _ => None,
+    }
+}
+
+/// What a check-in needs besides the staff member.
+pub(crate) struct CheckinPolicy {
+    /// How long the person stays open.
+    pub ttl_ms: i64,
+    /// Wrong codes before the appointment locks.
+    pub max_wrong_codes: i32,
+}
+
+/// Checks a person in: their live appointment at the staff member's centre today and its
+/// 4-digit code. A wrong code counts against the appointment (and the account); a person booked
+/// elsewhere, or not at all, looks exactly like a wrong code.
+pub(crate) async fn check_in(
+    store: &Store,
+    vault: &Vault,
+    staff: &StaffGrant,
+    reference_id: &str,
+    code: &str,
+    policy: &CheckinPolicy,
+    request_id: &str,
+) -> Result<(PersonGrant, BeneficiaryRow), CheckinFailure> {
+    let centre = desk_centre(staff).ok_or(CheckinFailure::Refused(no_checkin()))?;
+    let now = now_ms();
+    let Some(target) = store
+        .checkin_target(reference_id, centre, today_in_india())
+        .await
+        .map_err(|e| CheckinFailure::Refused(e.into()))?
+    else {
+        return Err(CheckinFailure::NotHere);
+    };
+    if target.desk_locked {
+        return Err(CheckinFailure::Refused(AppError::refused(
+            Refusal::TooMany,
+            CHECKIN_LOCKED,
+            "This appointment is locked for the desk after too many wrong codes; an administrator has been alerted",
+        )));
+    }
+    let expected = vault
+        .open_unchecked(
+            &target.code_sealed,
+            &crate::booking::appointment_code_binding(target.appointment_id),
+        )
+        .map_err(CheckinFailure::Refused)?;
+    let given = code.trim().as_bytes();
+    if !teeka_crypto::constant_time_eq(&expected, given) {
+        let (_, locked) = store
+            .note_wrong_code(
+                target.appointment_id,
+                staff.staff_id(),
+                now,
+                policy.max_wrong_codes,
+            )
+            .await
+            .map_err(|e| CheckinFailure::Refused(e.into()))?;
+        return Err(CheckinFailure::WrongCode { locked });
+    }
+    let opening = Opening {
+        opening_id: Uuid::new_v4(),
+        staff_id: staff.staff_id(),
+        centre_id: centre,
+        subject_id: target.subject_id,
+        reference_id: reference_id.to_owned(),
+        account_id: target.account_id,
+        appointment_id: Some(target.appointment_id),
+        session_id: Some(target.session_id),
+        dose: Some(target.dose),
+        kind: "checkin".into(),
+        reason_code: None,
+        reason_sealed: None,
+        created_at: now,
+        expires_at: now + policy.ttl_ms,
+        dosed: false,
+    };
+    let event = staff_event(
+        staff.staff_id(),
+        staff.role(),
+        "desk.checkin",
+        "check-in with the appointment code for vaccination",
+        request_id,
+    );
+    let person = store
+        .open_person(&opening, &event, None)
+        .await
+        .map_err(|e| CheckinFailure::Refused(e.into()))?
+        .ok_or(CheckinFailure::NotHere)?;
+    Ok((
+        PersonGrant {
+            opening,
+            role: staff.role(),
+        },
+        person,
+    ))
+}
+
+/// Why a check-in failed.
+pub(crate) enum CheckinFailure {
+    /// Nobody by that reference id is booked at this centre today.
+    NotHere,
+    /// The code is wrong; whether the appointment is now locked.
+    WrongCode {
+        /// Locked after this attempt.
+        locked: bool,
+    },
+    /// Refused for another reason, or failed.
+    Refused(AppError),
+}
+
+impl CheckinFailure {
+    /// The error the caller sees: "not here" and "wrong code" look the same.
+    pub(crate) fn into_error(self) -> AppError {
+        match self {
+            CheckinFailure::NotHere | CheckinFailure::WrongCode { locked: false } => no_checkin(),
+            CheckinFailure::WrongCode { locked: true } => AppError::refused(
+                Refusal::TooMany,
+                CHECKIN_LOCKED,
+                "Too many wrong codes: this appointment is now locked for the desk and an administrator has been alerted",
+            ),
+            CheckinFailure::Refused(e) => e,
+        }
+    }
+}
+
+/// Registers a walk-in and opens them: the grant comes only with a new registration.
+pub(crate) async fn walk_in(
+    store: &Store,
+    staff: &StaffGrant,
+    w: &WalkIn,
+    request_id: &str,
+) -> Result<(WalkInOutcome, Option<PersonGrant>), AppError> {
+    let event = staff_event(
+        staff.staff_id(),
+        staff.role(),
+        "desk.walkin",
+        "walk-in registration at the centre, with the photo ID shown",
+        request_id,
+    );
+    let outcome = store.walk_in(w, &event).await?;
+    let grant = (outcome == WalkInOutcome::Opened).then(|| {
+        let mut opening = w.opening.clone();
+        opening.subject_id = w.beneficiary.subject_id;
+        opening.reference_id = w.beneficiary.reference_id.clone();
+        PersonGrant {
+            opening,
+            role: staff.role(),
+        }
+    });
+    Ok((outcome, grant))
+}
+
+/// The grant for a person already opened at the staff member's centre (checked in, walked in
+/// or opened by break-glass) and not yet expired.
+pub(crate) async fn present(
+    store: &Store,
+    staff: &StaffGrant,
+    reference_id: &str,
+) -> Result<PersonGrant, AppError> {
+    let absent = || {
+        AppError::refused(
+            Refusal::NotFound,
+            NOT_PRESENT,
+            "This person is not checked in at your centre (or the check-in expired)",
+        )
+    };
+    let centre = desk_centre(staff).ok_or_else(absent)?;
+    let opening = store
+        .live_opening(centre, reference_id, now_ms())
+        .await?
+        .ok_or_else(absent)?;
+    Ok(PersonGrant {
+        opening,
+        role: staff.role(),
+    })
+}
+
+/// Break-glass: one person by reference id, with a reason and a fresh authenticator code, for
+/// `ttl_ms`; the district's administrators are alerted at once and the opening is in the
+/// person's access history.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn break_glass(
+    store: &Store,
+    staff: &StaffGrant,
+    fresh_totp: bool,
+    reference_id: &str,
+    reason_code: &str,
+    reason_sealed: Vec<u8>,
+    opening_id: Uuid,
+    ttl_ms: i64,
+    request_id: &str,
+) -> Result<(PersonGrant, BeneficiaryRow), AppError> {
+    if !fresh_totp {
+        return Err(AppError::refused(
+            Refusal::Unauthorized,
+            BREAK_GLASS_REFUSED,
+            "Break-glass needs a fresh authenticator code",
+        ));
+    }
+    let centre = desk_centre(staff).ok_or_else(no_checkin)?;
+    let (subject_id, account_id) = store
+        .subject_of_reference(reference_id)
+        .await?
+        .ok_or_else(crate::citizen::not_found)?;
+    let now = now_ms();
+    let opening = Opening {
+        opening_id,
+        staff_id: staff.staff_id(),
+        centre_id: centre,
+        subject_id,
+        reference_id: reference_id.to_owned(),
+        account_id,
+        appointment_id: None,
+        session_id: None,
+        dose: None,
+        kind: "breakglass".into(),
+        reason_code: Some(reason_code.to_owned()),
+        reason_sealed: Some(reason_sealed),
+        created_at: now,
+        expires_at: now + ttl_ms,
+        dosed: false,
+    };
+    let event = staff_event(
+        staff.staff_id(),
+        staff.role(),
+        "desk.break_glass",
+        &format!("break-glass: {reason_code}"),
+        request_id,
+    );
+    let detail = format!(
+        "break-glass by {} at centre {centre} for one person (reason {reason_code}); opening {opening_id}",
+        staff.username()
+    );
+    let person = store
+        .open_person(&opening, &event, Some(("desk.break_glass", &detail)))
+        .await?
+        .ok_or_else(crate::citizen::not_found)?;
+    Ok((
+        PersonGrant {
+            opening,
+            role: staff.role(),
+        },
+        person,
+    ))
+}
+
+/// The day's roster at the staff member's centre, with the grant to show its masked names;
+/// one access event per person listed.
+pub(crate) async fn roster(
+    store: &Store,
+    staff: &StaffGrant,
+    request_id: &str,
+) -> Result<(RosterGrant, Vec<RosterEntry>), AppError> {
+    let centre = desk_centre(staff).ok_or_else(|| {
+        AppError::refused(
+            Refusal::Forbidden,
+            crate::staff::FORBIDDEN,
+            "Only staff of a centre have a roster",
+        )
+    })?;
+    let event = staff_event(
+        staff.staff_id(),
+        staff.role(),
+        "desk.roster",
+        "today's appointments at the centre",
+        request_id,
+    );
+    let entries = store.desk_roster(centre, today_in_india(), &event).await?;
+    let subjects = entries
+        .iter()
+        .map(|e| (e.account_id, e.subject_id))
+        .collect();
+    Ok((RosterGrant { subjects }, entries))
 }
 
 /// Checks a citizen's bearer token; the grant for its account, or `Unauthenticated`.

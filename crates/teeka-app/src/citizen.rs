@@ -450,7 +450,7 @@ pub fn is_reference_id(text: &str) -> bool {
 }
 
 /// A random 14-digit reference id (first digit not zero).
-fn new_reference_id() -> Result<String, AppError> {
+pub(crate) fn new_reference_id() -> Result<String, AppError> {
     let bytes: [u8; 8] =
         teeka_crypto::random_bytes().map_err(|e| AppError::Crypto(e.to_string()))?;
     let n = u64::from_le_bytes(bytes) % 90_000_000_000_000 + 10_000_000_000_000;

@@ -52,6 +52,8 @@ pub enum Refusal {
     TooMany,
     /// Credentials refused (401).
     Unauthorized,
+    /// Signed in, but not allowed (403).
+    Forbidden,
 }
 
 impl AppError {

@@ -5,17 +5,20 @@
 
 pub mod access;
 pub mod admin;
+pub mod anomaly;
 pub mod antibot;
 pub mod availability;
 pub mod booking;
 pub mod citizen;
 pub mod clock;
 pub mod demo;
+pub mod desk;
 pub mod error;
 pub mod keys;
 pub mod master;
 pub mod outbox;
 pub mod staff;
+pub mod staff_admin;
 pub mod vault;
 
 pub use error::{AppError, Refusal};

@@ -8,7 +8,7 @@ use crate::clock::now_ms;
 use crate::error::{AppError, Refusal};
 use crate::vault::Vault;
 use teeka_crypto::{password, totp};
-use teeka_domain::{Jurisdiction, ScopeKind, StaffRole};
+use teeka_domain::{CentreId, DistrictId, Jurisdiction, ScopeKind, StaffRole, StateId};
 use teeka_store::Store;
 use teeka_store::staff::{FailurePolicy, SessionsToEnd, StaffRow};
 use uuid::Uuid;
@@ -21,6 +21,12 @@ pub const ACCOUNT_LOCKED: &str = "TKASTF0002";
 pub const WEAK_PASSWORD: &str = "TKASTF0003";
 /// Ours: the password must be changed before anything else.
 pub const MUST_CHANGE_PASSWORD: &str = "TKASTF0004";
+/// Ours: the role or jurisdiction does not allow this.
+pub const FORBIDDEN: &str = "TKASTF0005";
+/// Ours: the account is suspended by anomaly detection until an administrator reviews it.
+pub const SUSPENDED: &str = "TKASTF0006";
+/// Ours: no such staff account within the caller's jurisdiction.
+pub const NO_SUCH_STAFF: &str = "TKASTF0007";
 
 /// Staff sign-in settings.
 #[derive(Debug, Clone, Copy)]
@@ -99,23 +105,107 @@ fn staff_secret_binding(staff_id: Uuid) -> Vec<u8> {
     aad
 }
 
-fn scope_of(row: &StaffRow) -> Result<(StaffRole, Jurisdiction), AppError> {
+/// The role and full jurisdiction path stored with an account (resolved once, at creation).
+pub(crate) fn scope_of(row: &StaffRow) -> Result<(StaffRole, Jurisdiction), AppError> {
     let role: StaffRole = row.role.parse()?;
-    let id = row.scope_id.unwrap_or_default();
+    let corrupt = || AppError::Store(teeka_store::StoreError::corrupt("staff scope"));
+    let small = |v: Option<i64>| v.and_then(|v| i32::try_from(v).ok()).ok_or_else(corrupt);
     let jurisdiction = match row.scope_kind.as_str() {
         "nation" => Jurisdiction::Nation,
-        "state" => Jurisdiction::State(teeka_domain::StateId(i32::try_from(id).unwrap_or(-1))),
+        "state" => Jurisdiction::State(StateId(small(row.scope_state)?)),
         "district" => Jurisdiction::District(
-            teeka_domain::DistrictId(i32::try_from(id).unwrap_or(-1)),
-            teeka_domain::StateId(-1),
+            DistrictId(small(row.scope_district)?),
+            StateId(small(row.scope_state)?),
         ),
-        _ => Jurisdiction::Centre(
-            teeka_domain::CentreId(id),
-            teeka_domain::DistrictId(-1),
-            teeka_domain::StateId(-1),
+        "centre" => Jurisdiction::Centre(
+            CentreId(row.scope_id.ok_or_else(corrupt)?),
+            DistrictId(small(row.scope_district)?),
+            StateId(small(row.scope_state)?),
         ),
+        _ => return Err(corrupt()),
     };
     Ok((role, jurisdiction))
+}
+
+/// Looks up where a scope id lies: the full path of a centre, district or state, or an error
+/// naming what does not exist.
+pub(crate) async fn resolve_scope(
+    store: &Store,
+    kind: ScopeKind,
+    scope_id: Option<i64>,
+) -> Result<Jurisdiction, AppError> {
+    let missing = |what: &str| AppError::BadInput(format!("no such {what}"));
+    let small = |id: i64, what: &str| i32::try_from(id).map_err(|_| missing(what));
+    Ok(match (kind, scope_id) {
+        (ScopeKind::Nation, None) => Jurisdiction::Nation,
+        (ScopeKind::State, Some(id)) => {
+            let id = StateId(small(id, "state")?);
+            if !store.list_states().await?.iter().any(|s| s.id == id) {
+                return Err(missing("state"));
+            }
+            Jurisdiction::State(id)
+        }
+        (ScopeKind::District, Some(id)) => {
+            let d = store
+                .get_district(DistrictId(small(id, "district")?))
+                .await?
+                .ok_or_else(|| missing("district"))?;
+            Jurisdiction::District(d.id, d.state_id)
+        }
+        (ScopeKind::Centre, Some(id)) => {
+            let c = store
+                .get_centre(CentreId(id))
+                .await?
+                .ok_or_else(|| missing("centre"))?
+                .centre;
+            Jurisdiction::Centre(c.id, c.district_id, c.state_id)
+        }
+        (kind, _) => {
+            return Err(AppError::BadInput(format!(
+                "this role needs {}",
+                match kind {
+                    ScopeKind::Nation => "no centre, district or state",
+                    ScopeKind::State => "a state id",
+                    ScopeKind::District => "a district id",
+                    ScopeKind::Centre => "a centre id",
+                }
+            )));
+        }
+    })
+}
+
+/// The stored columns of a jurisdiction: (kind, id, district, state).
+fn scope_columns(j: Jurisdiction) -> (&'static str, Option<i64>, Option<i64>, Option<i64>) {
+    match j {
+        Jurisdiction::Nation => ("nation", None, None, None),
+        Jurisdiction::State(s) => ("state", Some(s.0.into()), None, Some(s.0.into())),
+        Jurisdiction::District(d, s) => (
+            "district",
+            Some(d.0.into()),
+            Some(d.0.into()),
+            Some(s.0.into()),
+        ),
+        Jurisdiction::Centre(c, d, s) => ("centre", Some(c.0), Some(d.0.into()), Some(s.0.into())),
+    }
+}
+
+/// The (state, district) filter that selects what lies within a jurisdiction, for listings.
+pub(crate) fn listing_filter(j: Jurisdiction) -> (Option<i64>, Option<i64>) {
+    match j {
+        Jurisdiction::Nation => (None, None),
+        Jurisdiction::State(s) => (Some(s.0.into()), None),
+        Jurisdiction::District(d, s) | Jurisdiction::Centre(_, d, s) => {
+            (Some(s.0.into()), Some(d.0.into()))
+        }
+    }
+}
+
+fn suspended() -> AppError {
+    refused(
+        Refusal::Forbidden,
+        SUSPENDED,
+        "This account is suspended pending an administrator's review",
+    )
 }
 
 fn refused(kind: Refusal, code: &'static str, message: &str) -> AppError {
@@ -160,43 +250,28 @@ impl Staff<'_> {
                 "username: 1 to 64 letters, digits, '.', '_', '-' or '@'".into(),
             ));
         }
-        let kind = role.scope_kind();
-        let scope_kind = match (kind, scope_id) {
-            (ScopeKind::Nation, None) => "nation",
-            (ScopeKind::State, Some(_)) => "state",
-            (ScopeKind::District, Some(_)) => "district",
-            (ScopeKind::Centre, Some(_)) => "centre",
-            _ => {
-                return Err(AppError::BadInput(format!(
-                    "role {role} needs {}",
-                    match kind {
-                        ScopeKind::Nation => "no --centre, --district or --state",
-                        ScopeKind::State => "--state ID",
-                        ScopeKind::District => "--district ID",
-                        ScopeKind::Centre => "--centre ID",
-                    }
-                )));
-            }
-        };
-        let crypto = |e: teeka_crypto::CryptoError| AppError::Crypto(e.to_string());
-        // 20 random bytes as base32: 32 characters, about 160 bits, far above the policy.
-        let temporary_password = totp::base32(&teeka_crypto::random_bytes::<20>().map_err(crypto)?);
-        let secret = teeka_crypto::random_bytes::<20>().map_err(crypto)?.to_vec();
+        let jurisdiction = resolve_scope(self.store, role.scope_kind(), scope_id).await?;
+        let (scope_kind, scope_id, scope_district, scope_state) = scope_columns(jurisdiction);
         let staff_id = Uuid::new_v4();
+        let (temporary_password, secret, password_hash, totp_secret_sealed) =
+            self.fresh_credentials(staff_id)?;
         let row = StaffRow {
             staff_id,
             username: username.to_owned(),
             role: role.as_str().to_owned(),
             scope_kind: scope_kind.to_owned(),
             scope_id,
-            password_hash: password::hash_password(&temporary_password).map_err(crypto)?,
+            password_hash,
             must_change_password: true,
-            totp_secret_sealed: self.vault.seal(&secret, &staff_secret_binding(staff_id))?,
+            totp_secret_sealed,
             totp_last_step: 0,
             failed_logins: 0,
             locked_until: 0,
             disabled: false,
             created_at: now_ms(),
+            scope_district,
+            scope_state,
+            suspended: false,
         };
         self.store.insert_staff(&row).await.map_err(|e| match e {
             teeka_store::StoreError::Duplicate(_) => {
@@ -212,6 +287,61 @@ impl Staff<'_> {
         })
     }
 
+    /// A temporary password and an authenticator secret: (password, secret, password hash,
+    /// sealed secret).
+    fn fresh_credentials(
+        &self,
+        staff_id: Uuid,
+    ) -> Result<(String, Vec<u8>, String, Vec<u8>), AppError> {
+        let crypto = |e: teeka_crypto::CryptoError| AppError::Crypto(e.to_string());
+        // 20 random bytes as base32: 32 characters, about 160 bits, far above the policy.
+        let temporary_password = totp::base32(&teeka_crypto::random_bytes::<20>().map_err(crypto)?);
+        let secret = teeka_crypto::random_bytes::<20>().map_err(crypto)?.to_vec();
+        let hash = password::hash_password(&temporary_password).map_err(crypto)?;
+        let sealed = self.vault.seal(&secret, &staff_secret_binding(staff_id))?;
+        Ok((temporary_password, secret, hash, sealed))
+    }
+
+    /// Gives an account a new temporary password and a new authenticator secret (an
+    /// administrator's reset): every session ends and the enrolment is shown once.
+    pub async fn reset_user(&self, row: &StaffRow) -> Result<Enrolment, AppError> {
+        let (temporary_password, secret, hash, sealed) = self.fresh_credentials(row.staff_id)?;
+        if !self
+            .store
+            .reset_staff_credentials(row.staff_id, &hash, &sealed)
+            .await?
+        {
+            return Err(AppError::NotFound("staff account"));
+        }
+        Ok(Enrolment {
+            staff_id: row.staff_id,
+            temporary_password,
+            otpauth_uri: totp::enrolment_uri("Teeka", &row.username, &secret),
+            totp_secret: secret,
+        })
+    }
+
+    /// Checks a fresh authenticator code for a signed-in account (break-glass asks for one):
+    /// right, and never accepted before.
+    pub async fn fresh_totp(&self, grant: &StaffGrant, code: &str) -> Result<bool, AppError> {
+        let row = self
+            .store
+            .staff_by_id(grant.staff_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let secret = self
+            .vault
+            .open_unchecked(&row.totp_secret_sealed, &staff_secret_binding(row.staff_id))?;
+        let unix = u64::try_from(now_ms() / 1000).unwrap_or_default();
+        let Some(step) = totp::matching_step(&secret, code, unix) else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .use_totp_step(row.staff_id, i64::try_from(step).unwrap_or(i64::MAX))
+            .await?)
+    }
+
     /// Signs in with password and authenticator code; (session token, must change password).
     pub async fn login(
         &self,
@@ -225,6 +355,13 @@ impl Staff<'_> {
             let _ = password::verify_password(password_given, DUMMY_HASH);
             return Err(bad_credentials());
         };
+        if row.suspended {
+            // Only after the password, so a suspension tells nothing to a guesser.
+            if password::verify_password(password_given, &row.password_hash) {
+                return Err(suspended());
+            }
+            return Err(bad_credentials());
+        }
         if row.disabled || row.locked_until > now {
             return Err(refused(
                 Refusal::TooMany,
@@ -286,6 +423,9 @@ impl Staff<'_> {
             .ok_or(AppError::Unauthenticated)?;
         let now = now_ms();
         let account = &session.account;
+        if account.suspended {
+            return Err(suspended());
+        }
         if account.disabled
             || now - session.last_seen_at > self.config.idle_timeout_ms
             || now - session.created_at > self.config.absolute_timeout_ms

@@ -97,7 +97,31 @@ impl Vault {
         sealed: &[u8],
         context: &[u8],
     ) -> Result<Vec<u8>, AppError> {
-        if !grant.covers(owner) {
+        self.open_for(grant, owner, None, sealed, context)
+    }
+
+    /// Opens a sealed value of one person (`subject`, registered on `owner`); needs a grant that
+    /// covers that person.
+    pub fn open_person(
+        &self,
+        grant: &impl Grant,
+        owner: uuid::Uuid,
+        subject: uuid::Uuid,
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, AppError> {
+        self.open_for(grant, owner, Some(subject), sealed, context)
+    }
+
+    fn open_for(
+        &self,
+        grant: &impl Grant,
+        owner: uuid::Uuid,
+        subject: Option<uuid::Uuid>,
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, AppError> {
+        if !grant.covers(owner, subject) {
             return Err(crate::citizen::not_found());
         }
         self.open_unchecked(sealed, context)

@@ -490,8 +490,9 @@ macro_rules! booking_store_methods {
             use sqlx::Row;
             let mut out = Vec::new();
             for subject in subjects {
-                let rows = sqlx::query("SELECT dose_number, vaccine_name, given_on FROM doses WHERE subject_id = $1 ORDER BY dose_number")
+                let rows = sqlx::query("SELECT dose_number, vaccine_name, given_on FROM doses WHERE subject_id = $1 AND revoked = $2 ORDER BY dose_number")
                     .bind(subject)
+                    .bind(false)
                     .fetch_all(self.reader())
                     .await?;
                 for r in rows {

@@ -56,7 +56,7 @@ impl From<sqlx::Error> for StoreError {
 
 impl StoreError {
     /// Builds a [`StoreError::Corrupt`] from anything printable.
-    pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
+    pub fn corrupt(what: impl std::fmt::Display) -> Self {
         StoreError::Corrupt(what.to_string())
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod booking;
 mod common;
+pub mod desk;
 mod error;
 pub mod identity;
 mod migrate;
@@ -499,6 +500,224 @@ impl Store {
     /// Staff alerts, newest first.
     pub async fn staff_alerts(&self, limit: i64) -> Result<Vec<staff::StaffAlert>, StoreError> {
         dispatch!(self, s => s.staff_alerts(limit).await)
+    }
+
+    /// A centre's roster for a day, one access event per person listed.
+    pub async fn desk_roster(
+        &self,
+        centre_id: i64,
+        date: CowinDate,
+        event: &identity::AccessEventRecord,
+    ) -> Result<Vec<desk::RosterEntry>, StoreError> {
+        dispatch!(self, s => s.desk_roster(centre_id, date, event).await)
+    }
+
+    /// The live appointment a reference id holds at a centre on a day.
+    pub async fn checkin_target(
+        &self,
+        reference_id: &str,
+        centre_id: i64,
+        date: CowinDate,
+    ) -> Result<Option<desk::CheckinTarget>, StoreError> {
+        dispatch!(self, s => s.checkin_target(reference_id, centre_id, date).await)
+    }
+
+    /// Counts a wrong code, locking the appointment at `max_wrong`; (wrong so far, locked).
+    pub async fn note_wrong_code(
+        &self,
+        appointment_id: Uuid,
+        staff_id: Uuid,
+        now_ms: i64,
+        max_wrong: i32,
+    ) -> Result<(i32, bool), StoreError> {
+        dispatch!(self, s => s.note_wrong_code(appointment_id, staff_id, now_ms, max_wrong).await)
+    }
+
+    /// Records an anomaly signal against a staff account.
+    pub async fn note_staff_signal(
+        &self,
+        staff_id: Uuid,
+        kind: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.note_staff_signal(staff_id, kind, at).await)
+    }
+
+    /// The (subject, account) behind a reference id.
+    pub async fn subject_of_reference(
+        &self,
+        reference_id: &str,
+    ) -> Result<Option<(Uuid, Uuid)>, StoreError> {
+        dispatch!(self, s => s.subject_of_reference(reference_id).await)
+    }
+
+    /// Opens one person at the desk with its access event (and alert).
+    pub async fn open_person(
+        &self,
+        opening: &desk::Opening,
+        event: &identity::AccessEventRecord,
+        alert: Option<(&str, &str)>,
+    ) -> Result<Option<identity::BeneficiaryRow>, StoreError> {
+        dispatch!(self, s => s.open_person(opening, event, alert).await)
+    }
+
+    /// The newest unexpired opening of a reference id at a centre.
+    pub async fn live_opening(
+        &self,
+        centre_id: i64,
+        reference_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<desk::Opening>, StoreError> {
+        dispatch!(self, s => s.live_opening(centre_id, reference_id, now_ms).await)
+    }
+
+    /// Registers and opens a walk-in against the on-site share.
+    pub async fn walk_in(
+        &self,
+        w: &desk::WalkIn,
+        event: &identity::AccessEventRecord,
+    ) -> Result<desk::WalkInOutcome, StoreError> {
+        dispatch!(self, s => s.walk_in(w, event).await)
+    }
+
+    /// Records a dose against an opening, exactly once.
+    pub async fn record_desk_dose(
+        &self,
+        d: &desk::DeskDose,
+        opening_id: Uuid,
+        event: &identity::AccessEventRecord,
+    ) -> Result<desk::DoseOutcome, StoreError> {
+        dispatch!(self, s => s.record_desk_dose(d, opening_id, event).await)
+    }
+
+    /// One dose by id.
+    pub async fn desk_dose(&self, dose_id: Uuid) -> Result<Option<desk::DeskDose>, StoreError> {
+        dispatch!(self, s => s.desk_dose(dose_id).await)
+    }
+
+    /// Records an adverse event.
+    pub async fn insert_aefi(
+        &self,
+        a: &desk::AefiReport,
+        event: &identity::AccessEventRecord,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.insert_aefi(a, event).await)
+    }
+
+    /// Adverse events recorded against a dose.
+    pub async fn aefi_count(&self, dose_id: Uuid) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.aefi_count(dose_id).await)
+    }
+
+    /// Corrects or revokes a valid dose, audited; false when it is not valid.
+    pub async fn correct_dose(
+        &self,
+        c: &desk::DoseCorrection,
+        event: &identity::AccessEventRecord,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.correct_dose(c, event).await)
+    }
+
+    /// Corrections a dose has had.
+    pub async fn dose_correction_count(&self, dose_id: Uuid) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.dose_correction_count(dose_id).await)
+    }
+
+    /// Consumes a TOTP step; false when used already.
+    pub async fn use_totp_step(&self, staff_id: Uuid, step: i64) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.use_totp_step(staff_id, step).await)
+    }
+
+    /// A staff account's anomaly signals since a time, by kind (and `opened`).
+    pub async fn staff_signal_counts(
+        &self,
+        staff_id: Uuid,
+        since_ms: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        dispatch!(self, s => s.staff_signal_counts(staff_id, since_ms).await)
+    }
+
+    /// Per account: openings in a window with no dose recorded.
+    pub async fn undosed_openings(
+        &self,
+        from_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        dispatch!(self, s => s.undosed_openings(from_ms, until_ms).await)
+    }
+
+    /// Sets a session's online and on-site shares (never below what is booked).
+    pub async fn set_session_capacity(
+        &self,
+        session_id: Uuid,
+        online: [i32; 3],
+        onsite: [i32; 3],
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.set_session_capacity(session_id, online, onsite).await)
+    }
+
+    /// Staff alerts within a state and/or district, newest first.
+    pub async fn staff_alerts_within(
+        &self,
+        state: Option<i64>,
+        district: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<staff::StaffAlert>, StoreError> {
+        dispatch!(self, s => s.staff_alerts_within(state, district, limit).await)
+    }
+
+    /// Marks a staff alert reviewed.
+    pub async fn review_staff_alert(&self, alert_id: Uuid) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.review_staff_alert(alert_id).await)
+    }
+
+    /// A staff account by id.
+    pub async fn staff_by_id(&self, staff_id: Uuid) -> Result<Option<staff::StaffRow>, StoreError> {
+        dispatch!(self, s => s.staff_by_id(staff_id).await)
+    }
+
+    /// Staff accounts within a state and/or district, by username.
+    pub async fn list_staff(
+        &self,
+        state: Option<i64>,
+        district: Option<i64>,
+    ) -> Result<Vec<staff::StaffRow>, StoreError> {
+        dispatch!(self, s => s.list_staff(state, district).await)
+    }
+
+    /// Disables or re-enables a staff account.
+    pub async fn set_staff_disabled(
+        &self,
+        staff_id: Uuid,
+        disabled: bool,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.set_staff_disabled(staff_id, disabled).await)
+    }
+
+    /// Resets a staff account's password and authenticator, ending its sessions.
+    pub async fn reset_staff_credentials(
+        &self,
+        staff_id: Uuid,
+        password_hash: &str,
+        totp_secret_sealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.reset_staff_credentials(staff_id, password_hash, totp_secret_sealed).await)
+    }
+
+    /// Suspends a staff account with an alert; false when already suspended.
+    pub async fn suspend_staff(
+        &self,
+        staff_id: Uuid,
+        kind: &str,
+        detail: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.suspend_staff(staff_id, kind, detail, now_ms).await)
+    }
+
+    /// Lifts a staff account's suspension and lock.
+    pub async fn reinstate_staff(&self, staff_id: Uuid) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.reinstate_staff(staff_id).await)
     }
 
     /// How many rows the main tables hold.

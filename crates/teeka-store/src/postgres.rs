@@ -4,6 +4,7 @@
 use crate::StoreError;
 use crate::booking::booking_store_methods;
 use crate::common::shared_store_methods;
+use crate::desk::desk_store_methods;
 use crate::identity::identity_store_methods;
 use crate::migrate::Migration;
 use crate::staff::staff_store_methods;
@@ -56,6 +57,11 @@ impl PgStore {
             version: 6,
             name: "staff",
             sql: include_str!("../migrations/postgres/0006_staff.sql"),
+        },
+        Migration {
+            version: 7,
+            name: "desk",
+            sql: include_str!("../migrations/postgres/0007_desk.sql"),
         },
     ];
 
@@ -131,4 +137,5 @@ impl PgStore {
     identity_store_methods!(Postgres);
     booking_store_methods!(Postgres);
     staff_store_methods!(Postgres);
+    desk_store_methods!(Postgres);
 }

@@ -5,6 +5,7 @@
 use crate::StoreError;
 use crate::booking::booking_store_methods;
 use crate::common::shared_store_methods;
+use crate::desk::desk_store_methods;
 use crate::identity::identity_store_methods;
 use crate::migrate::Migration;
 use crate::staff::staff_store_methods;
@@ -53,6 +54,11 @@ impl SqliteStore {
             version: 6,
             name: "staff",
             sql: include_str!("../migrations/sqlite/0006_staff.sql"),
+        },
+        Migration {
+            version: 7,
+            name: "desk",
+            sql: include_str!("../migrations/sqlite/0007_desk.sql"),
         },
     ];
 
@@ -123,4 +129,5 @@ impl SqliteStore {
     identity_store_methods!(Sqlite);
     booking_store_methods!(Sqlite);
     staff_store_methods!(Sqlite);
+    desk_store_methods!(Sqlite);
 }

@@ -34,6 +34,12 @@ pub struct StaffRow {
     pub disabled: bool,
     /// Unix ms.
     pub created_at: i64,
+    /// The district of the account's centre or district (none for state and nation scopes).
+    pub scope_district: Option<i64>,
+    /// The state of the account's centre, district or state (none for the nation).
+    pub scope_state: Option<i64>,
+    /// Suspended by anomaly detection until an administrator reinstates it.
+    pub suspended: bool,
 }
 
 /// How failures slow an account down and then lock it.
@@ -71,10 +77,48 @@ pub struct StaffAlert {
     pub detail: String,
     /// Unix ms.
     pub created_at: i64,
+    /// The district whose administrators it is for (none: state or national level).
+    pub district_id: Option<i64>,
+    /// The state whose administrators it is for (none: national level).
+    pub state_id: Option<i64>,
+    /// An administrator has reviewed it.
+    pub reviewed: bool,
 }
 
 const STAFF_COLUMNS: &str = "staff_id, username, role, scope_kind, scope_id, password_hash, must_change_password, \
-     totp_secret_sealed, totp_last_step, failed_logins, locked_until, disabled, created_at";
+     totp_secret_sealed, totp_last_step, failed_logins, locked_until, disabled, created_at, scope_district, scope_state, suspended";
+
+const ALERT_COLUMNS: &str =
+    "alert_id, staff_id, kind, detail, created_at, district_id, state_id, reviewed";
+
+pub(crate) fn alert_select(condition: &str) -> String {
+    format!(
+        "SELECT {ALERT_COLUMNS} FROM staff_alerts WHERE {condition} ORDER BY created_at DESC LIMIT $1"
+    )
+}
+
+pub(crate) fn alert_from_row<R>(r: &R) -> Result<StaffAlert, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> Uuid: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<Uuid>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(StaffAlert {
+        alert_id: r.try_get(0)?,
+        staff_id: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        detail: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+        district_id: r.try_get(5)?,
+        state_id: r.try_get(6)?,
+        reviewed: r.try_get(7)?,
+    })
+}
 
 pub(crate) fn staff_select(condition: &str) -> String {
     format!("SELECT {STAFF_COLUMNS} FROM staff_accounts WHERE {condition}")
@@ -106,6 +150,9 @@ where
         locked_until: r.try_get(10)?,
         disabled: r.try_get(11)?,
         created_at: r.try_get(12)?,
+        scope_district: r.try_get(13)?,
+        scope_state: r.try_get(14)?,
+        suspended: r.try_get(15)?,
     })
 }
 
@@ -117,8 +164,9 @@ macro_rules! staff_store_methods {
             let mut tx = self.begin_write().await?;
             sqlx::query(
                 "INSERT INTO staff_accounts (staff_id, username, role, scope_kind, scope_id, password_hash, \
-                 must_change_password, totp_secret_sealed, totp_last_step, failed_logins, locked_until, disabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 must_change_password, totp_secret_sealed, totp_last_step, failed_logins, locked_until, disabled, created_at, \
+                 scope_district, scope_state, suspended) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(s.staff_id)
             .bind(&s.username)
@@ -133,6 +181,9 @@ macro_rules! staff_store_methods {
             .bind(s.locked_until)
             .bind(s.disabled)
             .bind(s.created_at)
+            .bind(s.scope_district)
+            .bind(s.scope_state)
+            .bind(s.suspended)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -175,14 +226,14 @@ macro_rules! staff_store_methods {
                 .execute(&mut *tx)
                 .await?;
             if failures == policy.lock_after {
-                sqlx::query("INSERT INTO staff_alerts (alert_id, staff_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(uuid::Uuid::new_v4())
-                    .bind(staff_id)
-                    .bind("staff.locked")
-                    .bind(format!("{failures} failed sign-ins in a row; locked until an administrator unlocks it"))
-                    .bind(now_ms)
-                    .execute(&mut *tx)
-                    .await?;
+                Self::insert_alert(
+                    &mut tx,
+                    staff_id,
+                    "staff.locked",
+                    &format!("{failures} failed sign-ins in a row; locked until an administrator unlocks it"),
+                    now_ms,
+                )
+                .await?;
             }
             tx.commit().await?;
             Ok(failures)
@@ -320,14 +371,178 @@ macro_rules! staff_store_methods {
 
         /// Alerts, newest first.
         pub async fn staff_alerts(&self, limit: i64) -> Result<Vec<$crate::staff::StaffAlert>, $crate::StoreError> {
-            use sqlx::Row;
-            let rows = sqlx::query("SELECT alert_id, staff_id, kind, detail, created_at FROM staff_alerts ORDER BY created_at DESC LIMIT $1")
+            let sql = $crate::staff::alert_select("1 = 1");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(self.reader()).await?;
+            Ok(rows.iter().map($crate::staff::alert_from_row).collect::<Result<_, _>>()?)
+        }
+
+        /// Alerts within a state and/or district (none: everywhere), newest first.
+        pub async fn staff_alerts_within(
+            &self,
+            state: Option<i64>,
+            district: Option<i64>,
+            limit: i64,
+        ) -> Result<Vec<$crate::staff::StaffAlert>, $crate::StoreError> {
+            let sql = $crate::staff::alert_select(
+                "($2 IS NULL OR state_id = $2) AND ($3 IS NULL OR district_id = $3)",
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(limit)
+                .bind(state)
+                .bind(district)
                 .fetch_all(self.reader())
                 .await?;
-            rows.iter()
-                .map(|r| Ok($crate::staff::StaffAlert { alert_id: r.try_get(0)?, staff_id: r.try_get(1)?, kind: r.try_get(2)?, detail: r.try_get(3)?, created_at: r.try_get(4)? }))
-                .collect()
+            Ok(rows.iter().map($crate::staff::alert_from_row).collect::<Result<_, _>>()?)
+        }
+
+        /// Marks an alert reviewed; whether it existed.
+        pub async fn review_staff_alert(&self, alert_id: uuid::Uuid) -> Result<bool, $crate::StoreError> {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query("UPDATE staff_alerts SET reviewed = $2 WHERE alert_id = $1")
+                .bind(alert_id)
+                .bind(true)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(n == 1)
+        }
+
+        /// Inserts an alert about an account in `tx`, addressed to the administrators of the
+        /// account's district and state.
+        pub(crate) async fn insert_alert(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            staff_id: uuid::Uuid,
+            kind: &str,
+            detail: &str,
+            now_ms: i64,
+        ) -> Result<(), $crate::StoreError> {
+            sqlx::query(
+                "INSERT INTO staff_alerts (alert_id, staff_id, kind, detail, created_at, district_id, state_id, reviewed) \
+                 SELECT $1, staff_id, $3, $4, $5, scope_district, scope_state, $6 FROM staff_accounts WHERE staff_id = $2",
+            )
+            .bind(uuid::Uuid::new_v4())
+            .bind(staff_id)
+            .bind(kind)
+            .bind(detail)
+            .bind(now_ms)
+            .bind(false)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        /// A staff account by id.
+        pub async fn staff_by_id(&self, staff_id: uuid::Uuid) -> Result<Option<$crate::staff::StaffRow>, $crate::StoreError> {
+            let sql = $crate::staff::staff_select("staff_id = $1");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(staff_id).fetch_optional(self.reader()).await?;
+            Ok(row.map(|r| $crate::staff::staff_from_row(&r)).transpose()?)
+        }
+
+        /// Staff accounts within a state and/or district (none: everywhere), by username.
+        pub async fn list_staff(
+            &self,
+            state: Option<i64>,
+            district: Option<i64>,
+        ) -> Result<Vec<$crate::staff::StaffRow>, $crate::StoreError> {
+            let sql = $crate::staff::staff_select(
+                "($1 IS NULL OR scope_state = $1) AND ($2 IS NULL OR scope_district = $2) ORDER BY username",
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state).bind(district).fetch_all(self.reader()).await?;
+            Ok(rows.iter().map($crate::staff::staff_from_row).collect::<Result<_, _>>()?)
+        }
+
+        /// Disables or re-enables an account; disabling ends its sessions. Whether it exists.
+        pub async fn set_staff_disabled(&self, staff_id: uuid::Uuid, disabled: bool) -> Result<bool, $crate::StoreError> {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query("UPDATE staff_accounts SET disabled = $2 WHERE staff_id = $1")
+                .bind(staff_id)
+                .bind(disabled)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if disabled {
+                sqlx::query("UPDATE staff_sessions SET revoked = $1 WHERE staff_id = $2")
+                    .bind(true)
+                    .bind(staff_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        }
+
+        /// Resets an account's credentials: a temporary password that must be changed, a new
+        /// authenticator secret, the counters cleared and every session ended. Whether it exists.
+        pub async fn reset_staff_credentials(
+            &self,
+            staff_id: uuid::Uuid,
+            password_hash: &str,
+            totp_secret_sealed: &[u8],
+        ) -> Result<bool, $crate::StoreError> {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query(
+                "UPDATE staff_accounts SET password_hash = $2, must_change_password = $3, totp_secret_sealed = $4, \
+                 totp_last_step = 0, failed_logins = 0, locked_until = 0 WHERE staff_id = $1",
+            )
+            .bind(staff_id)
+            .bind(password_hash)
+            .bind(true)
+            .bind(totp_secret_sealed)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query("UPDATE staff_sessions SET revoked = $1 WHERE staff_id = $2")
+                .bind(true)
+                .bind(staff_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(n == 1)
+        }
+
+        /// Suspends an account (anomaly detection), ends its sessions and raises an alert, in one
+        /// transaction; false when it was already suspended (no second alert).
+        pub async fn suspend_staff(
+            &self,
+            staff_id: uuid::Uuid,
+            kind: &str,
+            detail: &str,
+            now_ms: i64,
+        ) -> Result<bool, $crate::StoreError> {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query("UPDATE staff_accounts SET suspended = $2 WHERE staff_id = $1 AND suspended = $3")
+                .bind(staff_id)
+                .bind(true)
+                .bind(false)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query("UPDATE staff_sessions SET revoked = $1 WHERE staff_id = $2")
+                .bind(true)
+                .bind(staff_id)
+                .execute(&mut *tx)
+                .await?;
+            Self::insert_alert(&mut tx, staff_id, kind, detail, now_ms).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        /// Lifts a suspension and a lock after an administrator's review; whether it exists.
+        pub async fn reinstate_staff(&self, staff_id: uuid::Uuid) -> Result<bool, $crate::StoreError> {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query("UPDATE staff_accounts SET suspended = $2, failed_logins = 0, locked_until = 0 WHERE staff_id = $1")
+                .bind(staff_id)
+                .bind(false)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(n == 1)
         }
     };
 }

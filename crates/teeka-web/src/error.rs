@@ -109,6 +109,7 @@ fn classify(e: AppError) -> (StatusCode, &'static str, String) {
                 Refusal::TooMany => StatusCode::TOO_MANY_REQUESTS,
                 Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
                 Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
+                Refusal::Forbidden => StatusCode::FORBIDDEN,
             };
             (status, code, message)
         }
