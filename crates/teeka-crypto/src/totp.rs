@@ -69,6 +69,33 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes RFC 4648 base32 (padding, spaces and case ignored); `None` on any other character.
+pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.bytes().filter(|c| !b" =".contains(c)) {
+        let value = match c.to_ascii_uppercase() {
+            c @ b'A'..=b'Z' => c - b'A',
+            c @ b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        buffer = (buffer << 5) | u32::from(value);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((buffer >> bits) & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// The secret in an `otpauth://` enrolment URI.
+pub fn secret_from_uri(uri: &str) -> Option<Vec<u8>> {
+    let query = uri.strip_prefix("otpauth://totp/")?.split_once('?')?.1;
+    let secret = query.split('&').find_map(|kv| kv.strip_prefix("secret="))?;
+    base32_decode(secret)
+}
+
 /// The `otpauth://` enrolment URI for an authenticator app.
 pub fn enrolment_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
     let escape = |s: &str| -> String {
@@ -131,6 +158,20 @@ mod tests {
         assert_eq!(matching_step(secret, &code, t + 90), None);
         assert_eq!(matching_step(secret, "12345", t), None);
         assert_eq!(matching_step(secret, "abcdef", t), None);
+    }
+
+    #[test]
+    fn base32_round_trips_and_the_uri_gives_back_its_secret() {
+        for len in 0..25u8 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(37).wrapping_add(11))
+                .collect();
+            assert_eq!(base32_decode(&base32(&bytes)), Some(bytes.clone()));
+            let uri = enrolment_uri("Teeka", "a.b", &bytes);
+            assert_eq!(secret_from_uri(&uri), Some(bytes));
+        }
+        assert_eq!(base32_decode("MZXW6==="), Some(b"foo".to_vec()));
+        assert_eq!(base32_decode("MZ1W6"), None);
     }
 
     #[test]

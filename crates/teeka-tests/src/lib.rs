@@ -6,11 +6,18 @@
 //! script sets it) a missing URL fails the run instead of quietly testing SQLite alone.
 #![forbid(unsafe_code)]
 
+use http::Method;
+use serde_json::{Value, json};
 use sqlx::Connection;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use teeka_app::citizen::IdentityConfig;
+use teeka_app::outbox::{Notifier, deliver_due};
 use teeka_app::vault::{KeySource, Vault};
+use teeka_domain::{
+    AgeLimits, Capacity, Centre, CentreId, CowinDate, DistrictId, DoseShare, FeeType, OpeningHours,
+    Pincode, SessionPlan, StateId,
+};
 use teeka_store::Store;
 use teeka_web::{AppState, WebConfig, build_router};
 use tokio::net::TcpListener;
@@ -256,4 +263,192 @@ pub fn fixture_json(relative: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// One JSON request; (status, body as JSON or null).
+pub async fn call(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    payload: Option<Value>,
+) -> (u16, Value) {
+    call_with(addr, method, path, token, &[], payload).await
+}
+
+/// One JSON request with extra headers; (status, body as JSON or null).
+pub async fn call_with(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+    payload: Option<Value>,
+) -> (u16, Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
+    }
+    headers.extend_from_slice(extra);
+    let r = teeka_loadgen::request(
+        addr,
+        method,
+        path,
+        &headers,
+        payload.map(|p| p.to_string().into()),
+    )
+    .await
+    .expect("request");
+    (
+        r.status.as_u16(),
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+/// A valid (Verhoeff-checked) Aadhaar number, distinct per `n`.
+pub fn aadhaar(n: u64) -> String {
+    let stem = format!("{}", 20_000_000_000 + n);
+    let check = teeka_domain::verhoeff::check_digit(&stem).expect("digits");
+    format!("{stem}{check}")
+}
+
+/// Logs a citizen in (reading the OTP from the development outbox) and registers one person;
+/// (token, reference id).
+pub async fn citizen(
+    addr: SocketAddr,
+    store: &Store,
+    vault: &Vault,
+    outbox: &std::path::Path,
+    n: u64,
+    birth_year: i32,
+) -> (String, String) {
+    let mobile = format!("{}", 7_000_000_000 + n);
+    let (_, sent) = call(
+        addr,
+        Method::POST,
+        "/api/v2/auth/public/generateOTP",
+        None,
+        Some(json!({ "mobile": mobile })),
+    )
+    .await;
+    let txn = sent["txnId"].as_str().expect("txn").to_owned();
+    deliver_due(store, vault, &Notifier::Log(outbox.to_path_buf()))
+        .await
+        .expect("deliver");
+    let text = std::fs::read_to_string(outbox).expect("outbox");
+    let otp = text
+        .lines()
+        .rev()
+        .map(|l| serde_json::from_str::<Value>(l).expect("line"))
+        .find(|v| v["to"] == mobile.as_str())
+        .expect("sms")["otp"]
+        .as_str()
+        .expect("otp")
+        .to_owned();
+    let (_, token) = call(
+        addr,
+        Method::POST,
+        "/api/v2/auth/public/confirmOTP",
+        None,
+        Some(json!({ "otp": teeka_crypto::sha256_hex(&otp), "txnId": txn })),
+    )
+    .await;
+    let token = token["token"].as_str().expect("token").to_owned();
+    let (status, reg) = call(
+        addr,
+        Method::POST,
+        "/api/v2/registration/beneficiary/new",
+        Some(&token),
+        Some(json!({ "name": "Test Person", "birth_year": birth_year.to_string(), "gender_id": 1, "photo_id_type": 1,
+                     "photo_id_number": aadhaar(n), "consent_version": "V1" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{reg}");
+    (
+        token,
+        reg["beneficiary_reference_id"]
+            .as_str()
+            .expect("ref")
+            .to_owned(),
+    )
+}
+
+/// A session at centre 1 (created on first use), 5 on-site places per dose; its id.
+pub async fn centre_and_session(
+    store: &Store,
+    date: CowinDate,
+    vaccine: &str,
+    dose1: u32,
+    dose2: u32,
+    min_age: u8,
+) -> uuid::Uuid {
+    session_at(store, 1, date, vaccine, dose1, dose2, min_age).await
+}
+
+/// A session at centre `centre` (created in district 395, state 21 on first use), 5 on-site
+/// places per dose; its id.
+pub async fn session_at(
+    store: &Store,
+    centre: i64,
+    date: CowinDate,
+    vaccine: &str,
+    dose1: u32,
+    dose2: u32,
+    min_age: u8,
+) -> uuid::Uuid {
+    if store
+        .get_centre(CentreId(centre))
+        .await
+        .expect("get")
+        .is_none()
+    {
+        store
+            .insert_centres(&[Centre {
+                id: CentreId(centre),
+                name: "PHC Booking".into(),
+                address: String::new(),
+                state_id: StateId(21),
+                district_id: DistrictId(395),
+                block_name: "Ward".into(),
+                pincode: Pincode::try_from(400001).expect("pin"),
+                lat: 19.0,
+                long: 72.8,
+                fee_type: FeeType::Free,
+                fees: Vec::new(),
+                hours: OpeningHours {
+                    from_minute: 540,
+                    to_minute: 1020,
+                },
+            }])
+            .await
+            .expect("centre");
+    }
+    let id = uuid::Uuid::new_v4();
+    store
+        .insert_sessions(&[SessionPlan {
+            id,
+            centre_id: CentreId(centre),
+            date,
+            vaccine: vaccine.parse().expect("vaccine"),
+            age: AgeLimits::new(min_age, None).expect("age"),
+            capacity: Capacity {
+                dose1: DoseShare {
+                    online: dose1,
+                    onsite: 5,
+                },
+                dose2: DoseShare {
+                    online: dose2,
+                    onsite: 5,
+                },
+                precaution: DoseShare {
+                    online: 5,
+                    onsite: 5,
+                },
+            },
+            slots: vec!["09:00AM-11:00AM".parse().expect("slot")],
+        }])
+        .await
+        .expect("session");
+    id
 }

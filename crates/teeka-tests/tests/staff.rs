@@ -94,6 +94,23 @@ async fn second_factor_replay_lockout_password_change_and_force_reset() {
             vault: &vault,
             config: &config,
         };
+        teeka_tests::session_at(
+            &store,
+            1,
+            teeka_app::clock::today_in_india(),
+            "COVISHIELD",
+            5,
+            5,
+            18,
+        )
+        .await;
+        assert!(
+            staff
+                .create_user("nowhere", StaffRole::Vaccinator, Some(999_999))
+                .await
+                .is_err(),
+            "{backend:?}: a centre that does not exist is refused"
+        );
         let vaccinator = staff
             .create_user("asha.v", StaffRole::Vaccinator, Some(1))
             .await

@@ -3,11 +3,14 @@
 //! the public availability cache. Everything below this crate is HTTP-free.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cache;
 pub mod config;
 pub mod cowin;
+pub mod desk;
 pub mod error;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod ratelimit;
 pub mod router;
@@ -16,7 +19,7 @@ pub mod state;
 
 pub use config::WebConfig;
 pub use router::build_router;
-pub use state::AppState;
+pub use state::{AppState, UseCaseSettings};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -6,6 +6,7 @@ use crate::middleware::{label_route, limit_public, observe};
 use crate::ops;
 use crate::staff;
 use crate::state::AppState;
+use crate::{admin, desk};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -148,10 +149,40 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route_layer(axum::middleware::from_fn(label_route));
+    // Every route here is guarded by `staff::guard`, which looks it up in `staff::STAFF_ROUTES`
+    // (the roles allowed on each) and refuses anything the table does not list.
     let staff_routes = Router::new()
         .route("/api/v1/staff/login", post(staff::login))
         .route("/api/v1/staff/password", post(staff::password))
         .route("/api/v1/staff/logout", post(staff::logout))
+        .route("/api/v1/staff/me", get(staff::me))
+        .route("/api/v1/desk/today", get(desk::today))
+        .route("/api/v1/desk/checkin", post(desk::checkin))
+        .route("/api/v1/desk/walkin", post(desk::walkin))
+        .route("/api/v1/desk/dose", post(desk::dose))
+        .route("/api/v1/desk/aefi", post(desk::aefi))
+        .route("/api/v1/desk/correction", post(desk::correction))
+        .route("/api/v1/desk/break-glass", post(desk::break_glass))
+        .route(
+            "/api/v1/admin/staff",
+            get(admin::list_staff).post(admin::create_staff),
+        )
+        .route(
+            "/api/v1/admin/staff/{username}/disable",
+            post(admin::disable_staff),
+        )
+        .route(
+            "/api/v1/admin/staff/{username}/enable",
+            post(admin::enable_staff),
+        )
+        .route(
+            "/api/v1/admin/staff/{username}/reset",
+            post(admin::reset_staff),
+        )
+        .route(
+            "/api/v1/admin/staff/{username}/unlock",
+            post(admin::unlock_staff),
+        )
         .route(
             "/api/v1/admin/staff/end-sessions",
             post(staff::end_sessions),
@@ -160,6 +191,27 @@ pub fn build_router(state: AppState) -> Router {
             "/api/v1/admin/staff/force-password-reset",
             post(staff::force_password_reset),
         )
+        .route("/api/v1/admin/alerts", get(admin::alerts))
+        .route(
+            "/api/v1/admin/alerts/{alert_id}/review",
+            post(admin::review_alert),
+        )
+        .route("/api/v1/admin/centres", post(admin::add_centre))
+        .route("/api/v1/admin/centres/{centre_id}", get(admin::centre))
+        .route(
+            "/api/v1/admin/centres/{centre_id}/sessions",
+            get(admin::centre_sessions),
+        )
+        .route("/api/v1/admin/sessions", post(admin::add_session))
+        .route(
+            "/api/v1/admin/sessions/{session_id}/capacity",
+            post(admin::set_capacity),
+        )
+        .route("/api/v1/openapi.json", get(admin::openapi))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            staff::guard,
+        ))
         .route_layer(axum::middleware::from_fn(label_route));
     Router::new()
         .merge(staff_routes)

@@ -50,6 +50,21 @@ pub struct Inner {
     pub booking: BookingConfig,
     /// Staff sign-in settings.
     pub staff: teeka_app::staff::StaffConfig,
+    /// Vaccination desk and anomaly settings.
+    pub desk: teeka_app::desk::DeskConfig,
+}
+
+/// Every use case's settings, for [`AppState::with_all`].
+#[derive(Debug, Clone, Default)]
+pub struct UseCaseSettings {
+    /// OTP, session and registry settings.
+    pub identity: IdentityConfig,
+    /// Booking settings.
+    pub booking: BookingConfig,
+    /// Staff sign-in settings.
+    pub staff: teeka_app::staff::StaffConfig,
+    /// Desk and anomaly settings.
+    pub desk: teeka_app::desk::DeskConfig,
 }
 
 impl std::ops::Deref for AppState {
@@ -118,6 +133,32 @@ impl AppState {
         booking: BookingConfig,
         staff: teeka_app::staff::StaffConfig,
     ) -> Self {
+        Self::with_all(
+            store,
+            config,
+            vault,
+            UseCaseSettings {
+                identity,
+                booking,
+                staff,
+                desk: Default::default(),
+            },
+        )
+    }
+
+    /// As [`AppState::new`], with every use case's settings.
+    pub fn with_all(
+        store: Store,
+        config: WebConfig,
+        vault: Arc<Vault>,
+        settings: UseCaseSettings,
+    ) -> Self {
+        let UseCaseSettings {
+            identity,
+            booking,
+            staff,
+            desk,
+        } = settings;
         let public_limiter = config.public_rate_limit.map(IpRateLimiter::new);
         let changes = Arc::new(ChangeTracker::new());
         let public_cache_control = (0..=config.cache_staleness.as_secs().min(3600))
@@ -142,6 +183,7 @@ impl AppState {
             identity,
             booking,
             staff,
+            desk,
         });
         tokio::spawn(poll_changes(Arc::downgrade(&inner)));
         Self(inner)

@@ -27,6 +27,13 @@ pub enum AdminCommand {
     /// Staff remedies.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Prints the current authenticator code for an enrolment URI: a terminal stand-in for an
+    /// authenticator app (scripts, the curl walk-through). Anyone holding the URI can do this;
+    /// keep it like a password.
+    TotpCode {
+        /// The `otpauth://totp/…` URI printed at enrolment.
+        uri: String,
+    },
 }
 
 /// `teeka admin create-user`.
@@ -69,7 +76,8 @@ pub enum StaffCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Clears an account's lock after failed sign-ins.
+    /// Clears an account's lock after failed sign-ins, and a suspension by anomaly detection
+    /// (after review).
     Unlock {
         #[command(flatten)]
         database: DatabaseArgs,
@@ -210,6 +218,15 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
             );
             store.close().await;
         }
+        AdminCommand::TotpCode { uri } => {
+            let secret = teeka_crypto::totp::secret_from_uri(uri.trim()).ok_or_else(|| {
+                anyhow::anyhow!("not an otpauth://totp/… URI with a base32 secret")
+            })?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs();
+            println!("{}", teeka_crypto::totp::code_at(&secret, now));
+        }
         AdminCommand::Staff(StaffCommand::EndSessions { database, username }) => {
             let store = open_store(&database.resolve(None)?.database_url).await?;
             let which = match &username {
@@ -237,7 +254,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
                 .staff_by_username(username.trim())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no staff account {username:?}"))?;
-            store.unlock_staff(account.staff_id).await?;
+            store.reinstate_staff(account.staff_id).await?;
             println!("unlocked {}", account.username);
             store.close().await;
         }

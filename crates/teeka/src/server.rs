@@ -10,7 +10,7 @@ use teeka_app::master::{MasterData, prepare_store};
 use teeka_app::outbox::Notifier;
 use teeka_app::vault::Vault;
 use teeka_store::Store;
-use teeka_web::{AppState, build_router};
+use teeka_web::{AppState, UseCaseSettings, build_router};
 use tokio::net::TcpListener;
 
 /// `teeka demo` flags.
@@ -138,12 +138,17 @@ async fn run_server(
         settings.notifier.clone(),
         std::time::Duration::from_millis(500),
     ));
-    let app = AppState::with_booking(
+    let sweeper = tokio::spawn(anomaly_sweeps(store.clone(), settings.desk.anomaly));
+    let app = AppState::with_all(
         store.clone(),
         settings.web.clone(),
         vault,
-        settings.identity.clone(),
-        settings.booking.clone(),
+        UseCaseSettings {
+            identity: settings.identity.clone(),
+            booking: settings.booking.clone(),
+            staff: Default::default(),
+            desk: settings.desk,
+        },
     );
     // After the signal, requests in flight get a deadline: a stuck client must not keep the
     // process (and a deploy) waiting for ever.
@@ -164,9 +169,22 @@ async fn run_server(
         () = deadline => tracing::warn!("shutdown deadline passed with requests still in flight"),
     }
     worker.abort();
+    sweeper.abort();
     store.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Every 30 seconds: suspend staff accounts with too many openings that never got a dose.
+/// (The other thresholds are checked on every desk action.)
+async fn anomaly_sweeps(store: Store, config: teeka_app::anomaly::AnomalyConfig) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        if let Err(e) = teeka_app::anomaly::sweep(&store, &config).await {
+            tracing::warn!(error = %e, "anomaly sweep failed");
+        }
+    }
 }
 
 /// `teeka serve`.

@@ -45,6 +45,30 @@ pub struct FileSettings {
     /// Booking.
     #[serde(default)]
     pub booking: BookingSettings,
+    /// Insider anomaly thresholds.
+    #[serde(default)]
+    pub anomaly: AnomalySettings,
+}
+
+/// `[anomaly]`: crossing any threshold suspends a staff account until an administrator reviews
+/// it. Each is "more than N" in its window.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalySettings {
+    /// Distinct people opened at the desk per hour (default 60).
+    pub people_per_hour: Option<i64>,
+    /// Wrong appointment codes per hour (default 10).
+    pub wrong_codes_per_hour: Option<i64>,
+    /// Check-ins for people not booked at the centre, per hour (default 5).
+    pub outside_centre_per_hour: Option<i64>,
+    /// Walk-ins refused as duplicate photo IDs, per day (default 5).
+    pub duplicate_ids_per_day: Option<i64>,
+    /// Desk actions at odd hours, per day (default 20).
+    pub odd_hour_actions_per_day: Option<i64>,
+    /// Openings with no dose recorded within 24 hours, per day (default 20).
+    pub undosed_openings_per_day: Option<i64>,
+    /// Odd hours, India time, `HH:MM-HH:MM` (default `22:00-06:00`).
+    pub odd_hours: Option<String>,
 }
 
 /// `[booking]`.
@@ -145,6 +169,8 @@ pub struct Resolved {
     pub identity: IdentityConfig,
     /// Booking settings.
     pub booking: BookingConfig,
+    /// Desk and anomaly settings.
+    pub desk: teeka_app::desk::DeskConfig,
 }
 
 /// The flags every database-touching command shares.
@@ -279,6 +305,7 @@ impl DatabaseArgs {
             }
             booking.proof_of_work_bits = Some(bits);
         }
+        let desk = desk_config(&file.anomaly)?;
         let keys_dir = file
             .keys_dir
             .clone()
@@ -293,8 +320,69 @@ impl DatabaseArgs {
             notifier,
             identity,
             booking,
+            desk,
         })
     }
+}
+
+/// The desk settings from `[anomaly]`.
+fn desk_config(a: &AnomalySettings) -> anyhow::Result<teeka_app::desk::DeskConfig> {
+    let mut desk = teeka_app::desk::DeskConfig::default();
+    let t = &mut desk.anomaly;
+    for (value, slot, name) in [
+        (a.people_per_hour, &mut t.people_per_hour, "people_per_hour"),
+        (
+            a.wrong_codes_per_hour,
+            &mut t.wrong_codes_per_hour,
+            "wrong_codes_per_hour",
+        ),
+        (
+            a.outside_centre_per_hour,
+            &mut t.outside_centre_per_hour,
+            "outside_centre_per_hour",
+        ),
+        (
+            a.duplicate_ids_per_day,
+            &mut t.duplicate_ids_per_day,
+            "duplicate_ids_per_day",
+        ),
+        (
+            a.odd_hour_actions_per_day,
+            &mut t.odd_hour_actions_per_day,
+            "odd_hour_actions_per_day",
+        ),
+        (
+            a.undosed_openings_per_day,
+            &mut t.undosed_openings_per_day,
+            "undosed_openings_per_day",
+        ),
+    ] {
+        if let Some(v) = value {
+            if !(0..=100_000).contains(&v) {
+                bail!("[anomaly] {name} must be 0 to 100000");
+            }
+            *slot = v;
+        }
+    }
+    if let Some(hours) = &a.odd_hours {
+        let (from, until) = hours
+            .split_once('-')
+            .ok_or_else(|| anyhow::anyhow!("[anomaly] odd_hours must be HH:MM-HH:MM"))?;
+        let minute = |t: &str| -> anyhow::Result<u16> {
+            let (h, m) = t
+                .trim()
+                .split_once(':')
+                .ok_or_else(|| anyhow::anyhow!("[anomaly] odd_hours must be HH:MM-HH:MM"))?;
+            let (h, m): (u16, u16) = (h.parse()?, m.parse()?);
+            if h > 23 || m > 59 {
+                bail!("[anomaly] odd_hours must be HH:MM-HH:MM");
+            }
+            Ok(h * 60 + m)
+        };
+        t.odd_hours_from_minute = minute(from)?;
+        t.odd_hours_until_minute = minute(until)?;
+    }
+    Ok(desk)
 }
 
 impl ServerArgs {
