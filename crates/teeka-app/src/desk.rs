@@ -572,6 +572,17 @@ impl Desk<'_> {
         require(staff, &[StaffRole::Vaccinator])?;
         let grant = access::present(self.store, staff, input.reference_id.trim()).await?;
         let o = grant.opening().clone();
+        let already = || {
+            refused(
+                Refusal::Conflict,
+                DOSE_ALREADY_RECORDED,
+                "This dose is already recorded",
+            )
+        };
+        if o.dosed {
+            // A retry after the dose was recorded: say so, before the dose-number rule would.
+            return Err(already());
+        }
         let vaccine = input.vaccine.trim().to_ascii_uppercase();
         let expected_vaccine = match o.session_id {
             Some(id) => self

@@ -1,0 +1,764 @@
+//! The vaccination desk and staff oversight over real HTTP on both backends: the desk flow
+//! (list, check in with the code, record the dose exactly once, report an adverse event, an
+//! audited correction, a walk-in), a vaccinator cannot open a person booked elsewhere or without
+//! the code, five wrong codes lock an appointment with an alert, break-glass, abuse patterns
+//! replayed are suspended within 60 s, and every route against every role.
+
+use http::Method;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use teeka_app::booking::BookingConfig;
+use teeka_app::citizen::IdentityConfig;
+use teeka_app::clock::today_in_india;
+use teeka_app::desk::DeskConfig;
+use teeka_app::staff::{Enrolment, Staff, StaffConfig};
+use teeka_app::vault::Vault;
+use teeka_domain::StaffRole;
+use teeka_store::Store;
+use teeka_store::identity::OtpLimits;
+use teeka_tests::{
+    TestDb, aadhaar, backends, call, citizen, prepared_store, session_at, test_vault,
+};
+use teeka_web::config::BookingLimits;
+use teeka_web::{AppState, UseCaseSettings, WebConfig, build_router};
+
+struct World {
+    _db: TestDb,
+    store: Store,
+    vault: Arc<Vault>,
+    outbox: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    addr: SocketAddr,
+}
+
+async fn world(backend: teeka_tests::Backend, desk: DeskConfig) -> World {
+    let db = TestDb::new(backend).await;
+    let store = prepared_store(&db).await;
+    let vault = test_vault();
+    let dir = tempfile::tempdir().expect("dir");
+    let identity = IdentityConfig {
+        limits: OtpLimits {
+            sends_per_hour: 10_000,
+            sends_per_day: 10_000,
+            resend_cooldown_ms: 0,
+            ip_sends_per_hour: 100_000,
+            failures_per_day: 1000,
+            wrong_attempts_per_txn: 3,
+            ip_failures_per_hour: 100_000,
+        },
+        ..IdentityConfig::default()
+    };
+    // Same-day booking never closes here, whatever time of day the test runs.
+    let booking = BookingConfig {
+        same_day_cutoff_minute: 24 * 60,
+        ..BookingConfig::default()
+    };
+    let config = WebConfig {
+        public_rate_limit: None,
+        booking_limits: BookingLimits::OFF,
+        ..WebConfig::default()
+    };
+    let state = AppState::with_all(
+        store.clone(),
+        config,
+        vault.clone(),
+        UseCaseSettings {
+            identity,
+            booking,
+            staff: StaffConfig::default(),
+            desk,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        teeka_web::serve(listener, build_router(state), std::future::pending()).await
+    });
+    World {
+        _db: db,
+        outbox: dir.path().join("sms.jsonl"),
+        _dir: dir,
+        store,
+        vault,
+        addr,
+    }
+}
+
+fn totp_at(e: &Enrolment, offset_secs: u64) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    teeka_crypto::totp::code_at(&e.totp_secret, now + offset_secs)
+}
+
+/// Creates an account and signs it in with a changed password; (token, enrolment).
+async fn staff_member(
+    w: &World,
+    username: &str,
+    role: StaffRole,
+    scope: Option<i64>,
+) -> (String, Enrolment) {
+    let config = StaffConfig::default();
+    let staff = Staff {
+        store: &w.store,
+        vault: &w.vault,
+        config: &config,
+    };
+    let e = staff
+        .create_user(username, role, scope)
+        .await
+        .expect("create");
+    let (status, answer) = call(
+        w.addr,
+        Method::POST,
+        "/api/v1/staff/login",
+        None,
+        Some(json!({ "username": username, "password": e.temporary_password, "totp": totp_at(&e, 0) })),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let token = answer["token"].as_str().expect("token").to_owned();
+    let (status, answer) = call(
+        w.addr,
+        Method::POST,
+        "/api/v1/staff/password",
+        Some(&token),
+        Some(json!({ "current": e.temporary_password, "new": "monsoon tamarind lantern 1947" })),
+    )
+    .await;
+    assert_eq!(status, 204, "{answer}");
+    (token, e)
+}
+
+async fn post(w: &World, path: &str, token: &str, body: Value) -> (u16, Value) {
+    call(w.addr, Method::POST, path, Some(token), Some(body)).await
+}
+
+async fn get(w: &World, path: &str, token: &str) -> (u16, Value) {
+    call(w.addr, Method::GET, path, Some(token), None).await
+}
+
+/// A citizen books `session`; (reference id, 4-digit code).
+async fn booked(w: &World, n: u64, session: uuid::Uuid) -> (String, String) {
+    let (token, reference) = citizen(w.addr, &w.store, &w.vault, &w.outbox, n, 1980).await;
+    let (status, answer) = call(
+        w.addr,
+        Method::POST,
+        "/api/v2/appointment/schedule",
+        Some(&token),
+        Some(json!({ "dose": 1, "session_id": session.to_string(), "slot": "09:00AM-11:00AM", "beneficiaries": [reference] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, list) = call(
+        w.addr,
+        Method::GET,
+        "/api/v2/appointment/beneficiaries",
+        Some(&token),
+        None,
+    )
+    .await;
+    let code = list["beneficiaries"][0]["appointments"][0]["secret_code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    (reference, code)
+}
+
+fn wrong(code: &str) -> String {
+    format!("{:04}", (code.parse::<u32>().expect("digits") + 1) % 10_000)
+}
+
+async fn subject_events(store: &Store, action: &str) -> usize {
+    store
+        .access_events(0, 100_000)
+        .await
+        .expect("events")
+        .iter()
+        .filter(|e| e.event.action == action)
+        .count()
+}
+
+#[tokio::test]
+async fn the_desk_flow_and_every_refusal_it_owes() {
+    for backend in backends() {
+        let w = world(backend, DeskConfig::default()).await;
+        let today = today_in_india();
+        let here = session_at(&w.store, 1, today, "COVISHIELD", 10, 10, 18).await;
+        let elsewhere = session_at(&w.store, 2, today, "COVISHIELD", 10, 10, 18).await;
+        let (vaccinator, v_enrolment) =
+            staff_member(&w, "asha.v", StaffRole::Vaccinator, Some(1)).await;
+        let (verifier, _) = staff_member(&w, "meena.verify", StaffRole::Verifier, Some(1)).await;
+        let (centre_admin, _) =
+            staff_member(&w, "phc1.admin", StaffRole::CentreAdmin, Some(1)).await;
+        let (district_admin, _) =
+            staff_member(&w, "dist.admin", StaffRole::DistrictAdmin, Some(395)).await;
+        let (person, code) = booked(&w, 1, here).await;
+        let (other, other_code) = booked(&w, 2, elsewhere).await;
+        let (third, third_code) = booked(&w, 3, here).await;
+
+        // Today's list: this centre's people only, names masked, no codes.
+        let (status, list) = get(&w, "/api/v1/desk/today", &vaccinator).await;
+        assert_eq!(status, 200, "{backend:?}: {list}");
+        let people: Vec<&str> = list["appointments"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|a| a["beneficiary_reference_id"].as_str().expect("ref"))
+            .collect();
+        assert_eq!(people.len(), 2, "{backend:?}: {list}");
+        assert!(people.contains(&person.as_str()) && people.contains(&third.as_str()));
+        assert!(
+            !list.to_string().contains("Test Person"),
+            "{backend:?}: names are masked"
+        );
+        assert!(
+            !list.to_string().contains(&code),
+            "{backend:?}: no codes in the list"
+        );
+
+        // Booked elsewhere (even with the right code), or the wrong code: the same refusal.
+        for (reference, c) in [(&other, &other_code), (&person, &wrong(&code))] {
+            let (status, answer) = post(
+                &w,
+                "/api/v1/desk/checkin",
+                &vaccinator,
+                json!({ "beneficiary_reference_id": reference, "code": c }),
+            )
+            .await;
+            assert_eq!(
+                (status, answer["code"].as_str()),
+                (404, Some("TKADSK0001")),
+                "{backend:?}: {answer}"
+            );
+        }
+        // No dose without a check-in.
+        let dose = json!({ "beneficiary_reference_id": person, "vaccine": "COVISHIELD", "batch": "4121Z025", "dose_number": 1 });
+        let (status, answer) = post(&w, "/api/v1/desk/dose", &vaccinator, dose.clone()).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (404, Some("TKADSK0003")),
+            "{backend:?}"
+        );
+
+        // The verifier checks the person in; the vaccinator records the dose, once.
+        let (status, opened) = post(
+            &w,
+            "/api/v1/desk/checkin",
+            &verifier,
+            json!({ "beneficiary_reference_id": person, "code": code }),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {opened}");
+        assert_eq!(opened["name"], "T***", "{backend:?}: masked: {opened}");
+        assert!(
+            opened["photo_id_number"]
+                .as_str()
+                .expect("id")
+                .starts_with("XXXXXXXX")
+        );
+        assert_eq!(opened["dose"], 1);
+        assert_eq!(opened["vaccine"], "COVISHIELD");
+        let (status, answer) = post(&w, "/api/v1/desk/dose", &verifier, dose.clone()).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (403, Some("TKASTF0005")),
+            "{backend:?}: verifiers do not record doses"
+        );
+        let (status, wrong_vaccine) = post(
+            &w,
+            "/api/v1/desk/dose",
+            &vaccinator,
+            json!({ "beneficiary_reference_id": person, "vaccine": "COVAXIN", "batch": "X1", "dose_number": 1 }),
+        )
+        .await;
+        assert_eq!(
+            (status, wrong_vaccine["code"].as_str()),
+            (422, Some("TKADSK0005")),
+            "{backend:?}"
+        );
+        let (status, recorded) = post(&w, "/api/v1/desk/dose", &vaccinator, dose.clone()).await;
+        assert_eq!(status, 200, "{backend:?}: {recorded}");
+        assert_eq!(recorded["vaccinator"], "asha.v");
+        let dose_id = recorded["dose_id"].as_str().expect("dose id").to_owned();
+        let again = futures_util::future::join_all(
+            (0..3).map(|_| post(&w, "/api/v1/desk/dose", &vaccinator, dose.clone())),
+        )
+        .await;
+        for (status, answer) in again {
+            assert_eq!(
+                (status, answer["code"].as_str()),
+                (409, Some("TKADSK0007")),
+                "{backend:?}: exactly once"
+            );
+        }
+        let subject = w
+            .store
+            .subject_of_reference(&person)
+            .await
+            .expect("read")
+            .expect("person")
+            .0;
+        let doses = w.store.recorded_doses(&[subject]).await.expect("doses");
+        assert_eq!(doses.len(), 1, "{backend:?}");
+
+        // An adverse event against the dose; a vaccinator elsewhere cannot.
+        let aefi = json!({ "dose_id": dose_id, "severity": "minor", "symptoms": ["fever", "headache"], "onset_minutes_after_dose": 25, "notes": "settled with rest" });
+        let (status, answer) = post(&w, "/api/v1/desk/aefi", &vaccinator, aefi.clone()).await;
+        assert_eq!(status, 200, "{backend:?}: {answer}");
+        let (far_vaccinator, _) =
+            staff_member(&w, "ravi.far", StaffRole::Vaccinator, Some(2)).await;
+        let (status, answer) = post(&w, "/api/v1/desk/aefi", &far_vaccinator, aefi).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (404, Some("TKADSK0010")),
+            "{backend:?}"
+        );
+        let uuid: uuid::Uuid = dose_id.parse().expect("uuid");
+        assert_eq!(w.store.aefi_count(uuid).await.expect("count"), 1);
+
+        // An audited correction by the centre administrator; the vaccinator may not.
+        let fix = json!({ "dose_id": dose_id, "batch": "4121Z026", "reason": "batch number mistyped at the desk" });
+        let (status, _) = post(&w, "/api/v1/desk/correction", &vaccinator, fix.clone()).await;
+        assert_eq!(status, 403, "{backend:?}");
+        let (status, answer) = post(&w, "/api/v1/desk/correction", &centre_admin, fix).await;
+        assert_eq!(status, 204, "{backend:?}: {answer}");
+        let corrected = w.store.desk_dose(uuid).await.expect("dose").expect("dose");
+        assert_eq!(corrected.batch.as_deref(), Some("4121Z026"));
+        assert_eq!(w.store.dose_correction_count(uuid).await.expect("count"), 1);
+
+        // Five wrong codes lock the third person's appointment, and a district alert is raised.
+        for attempt in 1..=5 {
+            let (status, answer) = post(
+                &w,
+                "/api/v1/desk/checkin",
+                &vaccinator,
+                json!({ "beneficiary_reference_id": third, "code": wrong(&third_code) }),
+            )
+            .await;
+            let expected = if attempt < 5 {
+                (404, "TKADSK0001")
+            } else {
+                (429, "TKADSK0002")
+            };
+            assert_eq!(
+                (status, answer["code"].as_str().expect("code")),
+                expected,
+                "{backend:?}: attempt {attempt}"
+            );
+        }
+        let (status, answer) = post(
+            &w,
+            "/api/v1/desk/checkin",
+            &vaccinator,
+            json!({ "beneficiary_reference_id": third, "code": third_code }),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (429, Some("TKADSK0002")),
+            "{backend:?}: locked even for the right code"
+        );
+        let (status, alerts) = get(&w, "/api/v1/admin/alerts", &district_admin).await;
+        assert_eq!(status, 200, "{backend:?}: {alerts}");
+        assert!(
+            alerts.to_string().contains("desk.appointment_locked"),
+            "{backend:?}: {alerts}"
+        );
+
+        // Break-glass: a reason and a fresh code (the sign-in's is spent), one person, an alert,
+        // and the person's access history shows it.
+        let glass = |totp: String| {
+            json!({ "beneficiary_reference_id": other, "reason_code": "medical_emergency",
+                    "reason_text": "collapsed in the queue, needs their dose history", "totp": totp })
+        };
+        let (status, answer) = post(
+            &w,
+            "/api/v1/desk/break-glass",
+            &vaccinator,
+            glass(totp_at(&v_enrolment, 0)),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (401, Some("TKADSK0004")),
+            "{backend:?}: the sign-in code cannot be reused"
+        );
+        let (status, opened) = post(
+            &w,
+            "/api/v1/desk/break-glass",
+            &vaccinator,
+            glass(totp_at(&v_enrolment, 30)),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {opened}");
+        assert_eq!(opened["opened_by"], "breakglass");
+        let (_, alerts) = get(&w, "/api/v1/admin/alerts", &district_admin).await;
+        assert!(
+            alerts.to_string().contains("desk.break_glass"),
+            "{backend:?}: {alerts}"
+        );
+        let other_subject = w
+            .store
+            .subject_of_reference(&other)
+            .await
+            .expect("read")
+            .expect("person")
+            .0;
+        let history = w.store.access_events(0, 100_000).await.expect("events");
+        assert!(
+            history
+                .iter()
+                .map(|e| &e.event)
+                .any(|e| e.subject_id == Some(other_subject)
+                    && e.action == "desk.break_glass"
+                    && e.purpose.contains("medical_emergency")),
+            "{backend:?}: in the person's access history"
+        );
+
+        // A walk-in against the on-site share (5 places), deduplicated by photo ID.
+        let walk = |n: u64| {
+            json!({ "mobile": format!("{}", 6_000_000_000u64 + n), "name": "Walk In", "birth_year": 1990, "gender_id": 2,
+                    "photo_id_type": 1, "photo_id_number": aadhaar(500 + n), "session_id": here.to_string() })
+        };
+        let (status, walked) = post(&w, "/api/v1/desk/walkin", &verifier, walk(1)).await;
+        assert_eq!(status, 200, "{backend:?}: {walked}");
+        assert_eq!(walked["opened_by"], "walkin");
+        let walked_ref = walked["beneficiary_reference_id"]
+            .as_str()
+            .expect("ref")
+            .to_owned();
+        let (status, answer) = post(&w, "/api/v1/desk/walkin", &verifier, walk(1)).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (409, Some("TKABEN0002")),
+            "{backend:?}: {answer}"
+        );
+        let (status, answer) = post(
+            &w,
+            "/api/v1/desk/dose",
+            &vaccinator,
+            json!({ "beneficiary_reference_id": walked_ref, "vaccine": "COVISHIELD", "batch": "4121Z025", "dose_number": 1 }),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {answer}");
+        for n in 2..=5 {
+            let (status, answer) = post(&w, "/api/v1/desk/walkin", &verifier, walk(n)).await;
+            assert_eq!(status, 200, "{backend:?}: {answer}");
+        }
+        let (status, answer) = post(&w, "/api/v1/desk/walkin", &verifier, walk(6)).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (409, Some("TKADSK0008")),
+            "{backend:?}: the on-site share is used up"
+        );
+
+        // Every one of these reads and writes is on the ledger.
+        for action in [
+            "desk.roster",
+            "desk.checkin",
+            "desk.dose",
+            "desk.aefi",
+            "desk.dose_corrected",
+            "desk.walkin",
+        ] {
+            assert!(
+                subject_events(&w.store, action).await > 0,
+                "{backend:?}: no {action} event"
+            );
+        }
+        w.store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn replayed_abuse_is_suspended_within_sixty_seconds() {
+    for backend in backends() {
+        let w = world(backend, DeskConfig::default()).await;
+        let today = today_in_india();
+        let here = session_at(&w.store, 1, today, "COVISHIELD", 10, 10, 18).await;
+        w.store
+            .set_session_capacity(here, [10, 10, 10], [500, 10, 10])
+            .await
+            .expect("share");
+        let (district_admin, _) =
+            staff_member(&w, "dist.admin", StaffRole::DistrictAdmin, Some(395)).await;
+
+        // A vaccinator opening 100 people in a few minutes (walk-ins, the fastest way to open).
+        let (opener, _) = staff_member(&w, "fast.opener", StaffRole::Vaccinator, Some(1)).await;
+        let started = Instant::now();
+        let mut suspended_at = None;
+        for n in 0..100u64 {
+            let (status, answer) = post(
+                &w,
+                "/api/v1/desk/walkin",
+                &opener,
+                json!({ "mobile": format!("{}", 6_100_000_000u64 + n), "name": "Many People", "birth_year": 1990, "gender_id": 1,
+                        "photo_id_type": 1, "photo_id_number": aadhaar(10_000 + n), "session_id": here.to_string() }),
+            )
+            .await;
+            if status == 403 || status == 401 {
+                suspended_at = Some((n, started.elapsed(), answer));
+                break;
+            }
+            assert_eq!(status, 200, "{backend:?}: {answer}");
+        }
+        let (n, elapsed, answer) = suspended_at.expect("suspended before the 100th person");
+        assert_eq!(answer["code"], "TKASTF0006", "{backend:?}: {answer}");
+        assert!(
+            n <= 61 && elapsed < Duration::from_secs(60),
+            "{backend:?}: after {n} people, {elapsed:?}"
+        );
+        let (status, _) = get(&w, "/api/v1/desk/today", &opener).await;
+        assert_eq!(status, 401, "{backend:?}: the session ended");
+
+        // A vaccinator guessing codes and reference ids for people not booked here.
+        let (guesser, _) = staff_member(&w, "code.guesser", StaffRole::Vaccinator, Some(1)).await;
+        let started = Instant::now();
+        let mut refused_as = None;
+        for n in 0..100u64 {
+            let (status, answer) = post(
+                &w,
+                "/api/v1/desk/checkin",
+                &guesser,
+                json!({ "beneficiary_reference_id": format!("{}", 50_000_000_000_000u64 + n), "code": "1234" }),
+            )
+            .await;
+            if status != 404 {
+                refused_as = Some((n, started.elapsed(), status, answer));
+                break;
+            }
+        }
+        let (n, elapsed, status, answer) = refused_as.expect("suspended");
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (403, Some("TKASTF0006")),
+            "{backend:?}"
+        );
+        assert!(
+            n <= 6 && elapsed < Duration::from_secs(60),
+            "{backend:?}: after {n} guesses"
+        );
+
+        // Both are alerted to the district, and listed as suspended until reviewed.
+        let (_, alerts) = get(&w, "/api/v1/admin/alerts", &district_admin).await;
+        let kinds: BTreeSet<&str> = alerts["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .filter_map(|a| a["kind"].as_str())
+            .collect();
+        assert!(
+            kinds.contains("anomaly.opened") && kinds.contains("anomaly.outside_centre"),
+            "{backend:?}: {kinds:?}"
+        );
+        let (_, staff) = get(&w, "/api/v1/admin/staff", &district_admin).await;
+        let suspended: Vec<&str> = staff["staff"]
+            .as_array()
+            .expect("staff")
+            .iter()
+            .filter(|s| s["suspended"] == true)
+            .filter_map(|s| s["username"].as_str())
+            .collect();
+        assert_eq!(
+            suspended,
+            vec!["code.guesser", "fast.opener"],
+            "{backend:?}"
+        );
+        let (status, _) = post(
+            &w,
+            "/api/v1/admin/staff/code.guesser/unlock",
+            &district_admin,
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            status, 204,
+            "{backend:?}: an administrator reinstates after review"
+        );
+        w.store.close().await;
+    }
+}
+
+/// Every staff route, with path parameters filled in, and the roles that may call it. Written
+/// out here, apart from the router's own table, so a change to either shows up as a failure.
+fn expected_matrix() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
+    const ANY: &[&str] = &["*"];
+    const ADMINS: &[&str] = &[
+        "centre_admin",
+        "district_admin",
+        "state_admin",
+        "national_admin",
+    ];
+    const AREA: &[&str] = &["district_admin", "state_admin", "national_admin"];
+    vec![
+        ("POST", "/api/v1/staff/password", ANY),
+        ("POST", "/api/v1/staff/logout", ANY),
+        ("GET", "/api/v1/staff/me", ANY),
+        (
+            "GET",
+            "/api/v1/desk/today",
+            &["vaccinator", "verifier", "centre_admin"],
+        ),
+        ("POST", "/api/v1/desk/checkin", &["vaccinator", "verifier"]),
+        ("POST", "/api/v1/desk/walkin", &["vaccinator", "verifier"]),
+        ("POST", "/api/v1/desk/dose", &["vaccinator"]),
+        ("POST", "/api/v1/desk/aefi", &["vaccinator", "centre_admin"]),
+        ("POST", "/api/v1/desk/correction", &["centre_admin"]),
+        (
+            "POST",
+            "/api/v1/desk/break-glass",
+            &["vaccinator", "verifier", "centre_admin"],
+        ),
+        ("GET", "/api/v1/admin/staff", ADMINS),
+        ("POST", "/api/v1/admin/staff", ADMINS),
+        ("POST", "/api/v1/admin/staff/{username}/disable", ADMINS),
+        ("POST", "/api/v1/admin/staff/{username}/enable", ADMINS),
+        ("POST", "/api/v1/admin/staff/{username}/reset", ADMINS),
+        ("POST", "/api/v1/admin/staff/{username}/unlock", ADMINS),
+        (
+            "POST",
+            "/api/v1/admin/staff/end-sessions",
+            &["national_admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/admin/staff/force-password-reset",
+            &["national_admin"],
+        ),
+        ("GET", "/api/v1/admin/alerts", AREA),
+        ("POST", "/api/v1/admin/alerts/{alert_id}/review", AREA),
+        ("POST", "/api/v1/admin/centres", AREA),
+        ("GET", "/api/v1/admin/centres/{centre_id}", ADMINS),
+        ("GET", "/api/v1/admin/centres/{centre_id}/sessions", ADMINS),
+        ("POST", "/api/v1/admin/sessions", ADMINS),
+        (
+            "POST",
+            "/api/v1/admin/sessions/{session_id}/capacity",
+            ADMINS,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_route_against_every_role() {
+    for backend in backends() {
+        let w = world(backend, DeskConfig::default()).await;
+        session_at(&w.store, 1, today_in_india(), "COVISHIELD", 10, 10, 18).await;
+        // The route table and this matrix name the same routes (login and the API description
+        // are public).
+        let table: BTreeSet<(String, String)> = teeka_web::staff::STAFF_ROUTES
+            .iter()
+            .filter(|r| r.access != teeka_web::staff::Access::Public)
+            .map(|r| (r.method.to_owned(), r.path.to_owned()))
+            .collect();
+        let matrix: BTreeSet<(String, String)> = expected_matrix()
+            .iter()
+            .map(|(m, p, _)| (m.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(
+            table, matrix,
+            "the route table and the expected matrix differ"
+        );
+
+        let scope = |role: StaffRole| match role.scope_kind() {
+            teeka_domain::ScopeKind::Centre => Some(1),
+            teeka_domain::ScopeKind::District => Some(395),
+            teeka_domain::ScopeKind::State => Some(21),
+            teeka_domain::ScopeKind::Nation => None,
+        };
+        let mut tokens = Vec::new();
+        for role in StaffRole::ALL {
+            let (token, _) =
+                staff_member(&w, &format!("m.{}", role.as_str()), role, scope(role)).await;
+            tokens.push((role, token));
+        }
+        for (method, path, allowed) in expected_matrix() {
+            // Logging out or ending sessions would spend the tokens: those routes are last below.
+            if path.ends_with("/logout")
+                || path.ends_with("/end-sessions")
+                || path.ends_with("/force-password-reset")
+            {
+                continue;
+            }
+            let concrete = path
+                .replace("{username}", "nobody.here")
+                .replace("{alert_id}", &uuid::Uuid::nil().to_string())
+                .replace("{centre_id}", "1")
+                .replace("{session_id}", &uuid::Uuid::nil().to_string());
+            for (role, token) in &tokens {
+                let method: Method = method.parse().expect("method");
+                let body = (method == Method::POST).then(|| json!({}));
+                let (status, answer) = call(w.addr, method, &concrete, Some(token), body).await;
+                let may = allowed == ["*"] || allowed.contains(&role.as_str());
+                let refused = status == 403 && answer["code"] == "TKASTF0005";
+                assert_eq!(
+                    !refused, may,
+                    "{backend:?}: {role} on {path}: {status} {answer}"
+                );
+                assert!(
+                    status < 500,
+                    "{backend:?}: {role} on {path}: {status} {answer}"
+                );
+            }
+        }
+        // The session-ending routes, each role in turn.
+        for path in [
+            "/api/v1/admin/staff/end-sessions",
+            "/api/v1/admin/staff/force-password-reset",
+        ] {
+            for (role, token) in &tokens {
+                if *role == StaffRole::NationalAdmin {
+                    continue;
+                }
+                let (status, answer) = post(&w, path, token, json!({})).await;
+                assert_eq!(
+                    (status, answer["code"].as_str()),
+                    (403, Some("TKASTF0005")),
+                    "{backend:?}: {role} on {path}"
+                );
+            }
+        }
+        // A staff token opens nothing on the citizen side, and nothing outside the table opens.
+        let (_, national) = tokens
+            .iter()
+            .find(|(r, _)| *r == StaffRole::NationalAdmin)
+            .expect("national");
+        let (status, _) = call(
+            w.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            Some(national),
+            None,
+        )
+        .await;
+        assert_eq!(status, 401, "{backend:?}");
+        // No route takes a mobile, an ID number or a name and returns a person.
+        for (method, path, _) in expected_matrix() {
+            assert!(
+                !["mobile", "aadhaar", "{name}", "search", "photo_id", "by-"]
+                    .iter()
+                    .any(|w| path.contains(w)),
+                "{path}"
+            );
+            let _ = method;
+        }
+        for (_, token) in &tokens {
+            let (status, _) = post(&w, "/api/v1/staff/logout", token, json!({})).await;
+            assert_eq!(status, 204, "{backend:?}");
+        }
+        // The description lists every route with its roles.
+        let (status, doc) = call(w.addr, Method::GET, "/api/v1/openapi.json", None, None).await;
+        assert_eq!(status, 200);
+        for (method, path, _) in expected_matrix() {
+            assert!(
+                doc["paths"][path][method.to_ascii_lowercase()]["summary"].is_string(),
+                "{path} undocumented"
+            );
+        }
+        w.store.close().await;
+    }
+}
