@@ -854,3 +854,187 @@ async fn three_server_processes_on_one_postgres_sell_each_place_once() {
         }
     }
 }
+
+/// The desk walk-through (`scripts/desk-walkthrough.sh`) with curl against `teeka serve`, from an
+/// account `teeka admin create-user` makes: sign in, enrol the authenticator, list, check in,
+/// record the dose, report an adverse event.
+#[tokio::test]
+async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let dir = tempfile::tempdir().expect("dir");
+        assert!(teeka(&["migrate"], &db, dir.path()).status.success());
+        let config = dir.path().join("teeka.toml");
+        // Same-day booking stays open (almost) all day, so the test runs at any hour.
+        std::fs::write(&config, "[booking]\nsame_day_cutoff = \"23:58\"\n").expect("config");
+        let server = Server::start(&db, dir.path(), Some(&config));
+        let centre = teeka(
+            &[
+                "admin",
+                "facility",
+                "add",
+                "--name",
+                "PHC Desk",
+                "--state",
+                "21",
+                "--district",
+                "395",
+                "--pincode",
+                "400080",
+                "--lat",
+                "19.17",
+                "--long",
+                "72.95",
+                "--block",
+                "Ward T",
+            ],
+            &db,
+            dir.path(),
+        );
+        assert!(centre.status.success(), "{}", stderr(&centre));
+        let centre = stdout(&centre).trim().to_owned();
+        let today = {
+            let d = time::OffsetDateTime::now_utc()
+                .to_offset(time::UtcOffset::from_hms(5, 30, 0).expect("IST"))
+                .date();
+            format!("{:02}-{:02}-{}", d.day(), u8::from(d.month()), d.year())
+        };
+        let session = teeka(
+            &[
+                "admin",
+                "session",
+                "add",
+                "--centre",
+                &centre,
+                "--date",
+                &today,
+                "--vaccine",
+                "covishield",
+                "--dose1",
+                "10",
+                "--dose2",
+                "5",
+                "--min-age",
+                "18",
+                "--slots",
+                "09:00AM-11:00AM",
+            ],
+            &db,
+            dir.path(),
+        );
+        assert!(session.status.success(), "{}", stderr(&session));
+        let session_id = stdout(&session).trim().to_owned();
+
+        // A citizen books today's session and reads the code from their list.
+        let mobile = "9123456780";
+        let (_, sent) = post(
+            server.addr,
+            "/api/v2/auth/public/generateOTP",
+            &[],
+            serde_json::json!({ "mobile": mobile }),
+        )
+        .await;
+        let txn = sent["txnId"].as_str().expect("txn").to_owned();
+        let log = dir.path().join("outbox").join("sms.jsonl");
+        let mut otp = None;
+        for _ in 0..120 {
+            otp = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find_map(|v| v["otp"].as_str().map(str::to_owned));
+            if otp.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let otp = teeka_crypto::sha256_hex(&otp.expect("OTP delivered"));
+        let (_, t) = post(
+            server.addr,
+            "/api/v2/auth/public/confirmOTP",
+            &[],
+            serde_json::json!({ "otp": otp, "txnId": txn }),
+        )
+        .await;
+        let bearer = format!("Bearer {}", t["token"].as_str().expect("token"));
+        let auth = [("authorization", bearer.as_str())];
+        let (status, reg) = post(
+            server.addr,
+            "/api/v2/registration/beneficiary/new",
+            &auth,
+            serde_json::json!({ "name": "Desk Person", "birth_year": "1975", "gender_id": 2, "photo_id_type": 1,
+                                "photo_id_number": aadhaar(777), "consent_version": "V1" }),
+        )
+        .await;
+        assert_eq!(status, 200, "{reg}");
+        let reference = reg["beneficiary_reference_id"]
+            .as_str()
+            .expect("ref")
+            .to_owned();
+        let (status, booked) = post(
+            server.addr,
+            "/api/v2/appointment/schedule",
+            &auth,
+            serde_json::json!({ "dose": 1, "session_id": session_id, "slot": "09:00AM-11:00AM", "beneficiaries": [reference] }),
+        )
+        .await;
+        assert_eq!(status, 200, "{booked}");
+        let list = teeka_loadgen::request(
+            server.addr,
+            http::Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            &auth,
+            None,
+        )
+        .await
+        .expect("list");
+        let list: Value = serde_json::from_slice(&list.body).expect("json");
+        let code = list["beneficiaries"][0]["appointments"][0]["secret_code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/desk-walkthrough.sh"
+        );
+        let out = Command::new("bash")
+            .arg(script)
+            .arg("--database-url")
+            .arg(&db.url)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("TEEKA", TEEKA)
+            .env("BASE", format!("http://{}", server.addr))
+            .env("CENTRE", &centre)
+            .env("REFERENCE_ID", &reference)
+            .env("CODE", &code)
+            .output()
+            .expect("bash runs");
+        let printed = stdout(&out);
+        assert!(
+            out.status.success(),
+            "{backend:?}: {printed}\n{}",
+            stderr(&out)
+        );
+        for expected in [
+            "\"must_change_password\":true",
+            "\"role\":\"vaccinator\"",
+            "\"appointments\":[{",
+            "\"opened_by\":\"checkin\"",
+            "\"dose_id\":",
+            "\"aefi_id\":",
+            "walk-through complete",
+        ] {
+            assert!(
+                printed.contains(expected),
+                "{backend:?}: no {expected} in\n{printed}"
+            );
+        }
+        assert!(
+            !printed.contains("Desk Person"),
+            "{backend:?}: names are masked"
+        );
+        drop(server);
+    }
+}
