@@ -70,6 +70,8 @@ impl Grant for CitizenGrant {
 #[derive(Debug, Clone)]
 pub struct PersonGrant {
     opening: Opening,
+    /// Who acts with the grant now (not necessarily who opened the person).
+    actor: Uuid,
     role: StaffRole,
 }
 
@@ -81,13 +83,7 @@ impl PersonGrant {
 
     /// An access event by the member of staff holding the grant, about its person.
     pub(crate) fn event(&self, action: &str, purpose: &str, request_id: &str) -> AccessEventRecord {
-        staff_event(
-            self.opening.staff_id,
-            self.role,
-            action,
-            purpose,
-            request_id,
-        )
+        staff_event(self.actor, self.role, action, purpose, request_id)
     }
 }
 
@@ -251,6 +247,7 @@ pub(crate) async fn check_in(
     Ok((
         PersonGrant {
             opening,
+            actor: staff.staff_id(),
             role: staff.role(),
         },
         person,
@@ -306,6 +303,7 @@ pub(crate) async fn walk_in(
         opening.reference_id = w.beneficiary.reference_id.clone();
         PersonGrant {
             opening,
+            actor: staff.staff_id(),
             role: staff.role(),
         }
     });
@@ -333,6 +331,7 @@ pub(crate) async fn present(
         .ok_or_else(absent)?;
     Ok(PersonGrant {
         opening,
+        actor: staff.staff_id(),
         role: staff.role(),
     })
 }
@@ -400,6 +399,7 @@ pub(crate) async fn break_glass(
     Ok((
         PersonGrant {
             opening,
+            actor: staff.staff_id(),
             role: staff.role(),
         },
         person,

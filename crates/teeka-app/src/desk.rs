@@ -627,10 +627,21 @@ impl Desk<'_> {
             .iter()
             .find(|d| d.dose_number == 1)
             .map(|d| d.vaccine.clone());
+        if o.kind == "breakglass" {
+            // Break-glass is for reading in an emergency; a dose needs a check-in or a walk-in,
+            // which tie it to a session and its capacity.
+            return Err(refused(
+                Refusal::Conflict,
+                access::NOT_PRESENT,
+                "Record doses after a check-in or walk-in, not on a break-glass opening",
+            ));
+        }
         let due_matches = match o.dose {
             Some(1) => next == 1,
             Some(2) => next == 2,
-            _ => next >= 2 || o.dose.is_none(),
+            // A precaution dose follows a primary series of one or two doses.
+            Some(3) => next == 2 || next == 3,
+            _ => false,
         };
         if input.dose_number != next || !due_matches {
             return Err(refused(
@@ -816,6 +827,17 @@ impl Desk<'_> {
             ));
         }
         let batch = input.batch.as_deref().map(str::trim).map(str::to_owned);
+        if let Some(b) = &batch
+            && (b.is_empty()
+                || b.len() > 32
+                || !b
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"-/".contains(&c)))
+        {
+            return Err(AppError::BadInput(
+                "batch: 1 to 32 letters, digits, '-' or '/'".into(),
+            ));
+        }
         if !input.revoke && vaccine.is_none() && batch.is_none() {
             return Err(AppError::BadInput(
                 "a correction names the right vaccine or batch, or revokes the dose".into(),

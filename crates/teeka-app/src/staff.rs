@@ -333,13 +333,22 @@ impl Staff<'_> {
             .vault
             .open_unchecked(&row.totp_secret_sealed, &staff_secret_binding(row.staff_id))?;
         let unix = u64::try_from(now_ms() / 1000).unwrap_or_default();
-        let Some(step) = totp::matching_step(&secret, code, unix) else {
-            return Ok(false);
+        let fresh = match totp::matching_step(&secret, code, unix) {
+            Some(step) => {
+                self.store
+                    .use_totp_step(row.staff_id, i64::try_from(step).unwrap_or(i64::MAX))
+                    .await?
+            }
+            None => false,
         };
-        Ok(self
-            .store
-            .use_totp_step(row.staff_id, i64::try_from(step).unwrap_or(i64::MAX))
-            .await?)
+        if !fresh {
+            // A stolen session must not become a way to guess codes: a wrong one counts as a
+            // failed sign-in (slow-down, then lock with an alert).
+            self.store
+                .note_staff_failure(row.staff_id, now_ms(), self.config.failures)
+                .await?;
+        }
+        Ok(fresh)
     }
 
     /// Signs in with password and authenticator code; (session token, must change password).

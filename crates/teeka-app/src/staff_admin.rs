@@ -173,7 +173,16 @@ impl Administration<'_> {
     /// Lifts a lock after failed sign-ins and a suspension by anomaly detection (after review).
     pub async fn unlock(&self, caller: &StaffGrant, username: &str) -> Result<(), AppError> {
         let row = self.managed(caller, username).await?;
-        self.accounts.store.reinstate_staff(row.staff_id).await?;
+        if row.suspended && caller.role() == StaffRole::CentreAdmin {
+            // The centre's own administrator may be part of what the signal caught.
+            return Err(forbidden(
+                "A suspension is reviewed and lifted by the district, state or national administrators",
+            ));
+        }
+        self.accounts
+            .store
+            .reinstate_staff(row.staff_id, crate::clock::now_ms())
+            .await?;
         tracing::warn!(by = %caller.staff_id(), staff_id = %row.staff_id, "staff account unlocked and reinstated");
         Ok(())
     }

@@ -358,7 +358,8 @@ macro_rules! desk_store_methods {
             Ok(out)
         }
 
-        /// The live appointment a reference id holds at a centre on a day, if any.
+        /// The live appointment a reference id holds at a centre on a day, if any and not yet
+        /// vaccinated.
         pub async fn checkin_target(
             &self,
             reference_id: &str,
@@ -370,7 +371,9 @@ macro_rules! desk_store_methods {
                 "SELECT a.appointment_id, a.account_id, ab.subject_id, a.session_id, a.dose, a.code_sealed, a.desk_locked \
                  FROM appointment_beneficiaries ab JOIN appointments a ON a.appointment_id = ab.appointment_id \
                  JOIN sessions s ON s.session_id = a.session_id \
-                 WHERE ab.reference_id = $1 AND ab.live = $2 AND s.centre_id = $3 AND s.session_date = $4",
+                 WHERE ab.reference_id = $1 AND ab.live = $2 AND s.centre_id = $3 AND s.session_date = $4 \
+                 AND NOT EXISTS (SELECT 1 FROM desk_openings o WHERE o.appointment_id = a.appointment_id \
+                 AND o.subject_id = ab.subject_id AND o.dosed = $2)",
             )
             .bind(reference_id)
             .bind(true)
@@ -460,7 +463,27 @@ macro_rules! desk_store_methods {
             event: &$crate::identity::AccessEventRecord,
             alert: Option<(&str, &str)>,
         ) -> Result<Option<$crate::identity::BeneficiaryRow>, $crate::StoreError> {
+            use sqlx::Row;
             let mut tx = self.begin_write().await?;
+            // Decided again inside the transaction: a suspension or a lock that landed after the
+            // caller's checks still stops the opening.
+            let suspended: bool = sqlx::query("SELECT suspended FROM staff_accounts WHERE staff_id = $1")
+                .bind(opening.staff_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            let locked = match opening.appointment_id {
+                Some(id) => sqlx::query("SELECT desk_locked FROM appointments WHERE appointment_id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get::<bool, _>(0)?,
+                None => false,
+            };
+            if suspended || locked {
+                tx.rollback().await?;
+                return Ok(None);
+            }
             let row = sqlx::query(
                 "SELECT reference_id, subject_id, account_id, name_sealed, photo_id_type, photo_id_index, \
                  photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at \
@@ -566,6 +589,8 @@ macro_rules! desk_store_methods {
                     w.beneficiary.account_id
                 }
             };
+            // The same lock as online registration, so the two cannot both take the last place.
+            Self::lock_bucket(&mut tx, account_id.as_bytes()).await?;
             let count: i64 = sqlx::query("SELECT COUNT(*) FROM beneficiaries WHERE account_id = $1")
                 .bind(account_id)
                 .fetch_one(&mut *tx)
@@ -816,6 +841,14 @@ macro_rules! desk_store_methods {
             since_ms: i64,
         ) -> Result<Vec<(String, i64)>, $crate::StoreError> {
             use sqlx::Row;
+            let reviewed: i64 = sqlx::query("SELECT COALESCE(MAX(at), 0) FROM staff_signals WHERE staff_id = $1 AND kind = $2")
+                .bind(staff_id)
+                .bind("reinstated")
+                .fetch_one(self.reader())
+                .await?
+                .try_get(0)?;
+            // Counting starts afresh after an administrator's review.
+            let since_ms = since_ms.max(reviewed + 1);
             let mut out: Vec<(String, i64)> = sqlx::query("SELECT kind, COUNT(*) FROM staff_signals WHERE staff_id = $1 AND at >= $2 GROUP BY kind")
                 .bind(staff_id)
                 .bind(since_ms)
@@ -873,11 +906,14 @@ macro_rules! desk_store_methods {
         pub async fn undosed_openings(&self, from_ms: i64, until_ms: i64) -> Result<Vec<(uuid::Uuid, i64)>, $crate::StoreError> {
             use sqlx::Row;
             Ok(sqlx::query(
-                "SELECT staff_id, COUNT(*) FROM desk_openings WHERE dosed = $1 AND created_at >= $2 AND created_at < $3 GROUP BY staff_id",
+                "SELECT staff_id, COUNT(*) FROM desk_openings o WHERE dosed = $1 AND created_at >= $2 AND created_at < $3 \
+                 AND created_at > COALESCE((SELECT MAX(at) FROM staff_signals s WHERE s.staff_id = o.staff_id AND s.kind = $4), 0) \
+                 GROUP BY staff_id",
             )
             .bind(false)
             .bind(from_ms)
             .bind(until_ms)
+            .bind("reinstated")
             .fetch_all(self.reader())
             .await?
             .iter()

@@ -716,8 +716,8 @@ impl Store {
     }
 
     /// Lifts a staff account's suspension and lock.
-    pub async fn reinstate_staff(&self, staff_id: Uuid) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.reinstate_staff(staff_id).await)
+    pub async fn reinstate_staff(&self, staff_id: Uuid, now_ms: i64) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.reinstate_staff(staff_id, now_ms).await)
     }
 
     /// How many rows the main tables hold.

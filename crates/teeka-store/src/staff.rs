@@ -533,7 +533,7 @@ macro_rules! staff_store_methods {
         }
 
         /// Lifts a suspension and a lock after an administrator's review; whether it exists.
-        pub async fn reinstate_staff(&self, staff_id: uuid::Uuid) -> Result<bool, $crate::StoreError> {
+        pub async fn reinstate_staff(&self, staff_id: uuid::Uuid, now_ms: i64) -> Result<bool, $crate::StoreError> {
             let mut tx = self.begin_write().await?;
             let n = sqlx::query("UPDATE staff_accounts SET suspended = $2, failed_logins = 0, locked_until = 0 WHERE staff_id = $1")
                 .bind(staff_id)
@@ -541,6 +541,15 @@ macro_rules! staff_store_methods {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            // Anomaly counts start afresh after a review (see `staff_signal_counts`).
+            if n == 1 {
+                sqlx::query("INSERT INTO staff_signals (staff_id, kind, at) VALUES ($1, $2, $3)")
+                    .bind(staff_id)
+                    .bind("reinstated")
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(n == 1)
         }

@@ -295,6 +295,31 @@ async fn the_desk_flow_and_every_refusal_it_owes() {
                 "{backend:?}: exactly once"
             );
         }
+        // Vaccinated: the code no longer checks the person in (no second opening, no second dose).
+        let (status, answer) = post(
+            &w,
+            "/api/v1/desk/checkin",
+            &verifier,
+            json!({ "beneficiary_reference_id": person, "code": code }),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (404, Some("TKADSK0001")),
+            "{backend:?}"
+        );
+        // The dose is on the ledger under the vaccinator who gave it, not the verifier.
+        let history = w.store.access_events(0, 100_000).await.expect("events");
+        let dose_event = history
+            .iter()
+            .map(|e| &e.event)
+            .find(|e| e.action == "desk.dose")
+            .expect("dose event");
+        assert_eq!(
+            dose_event.actor_id,
+            v_enrolment.staff_id.to_string(),
+            "{backend:?}"
+        );
         let subject = w
             .store
             .subject_of_reference(&person)
@@ -396,6 +421,18 @@ async fn the_desk_flow_and_every_refusal_it_owes() {
         .await;
         assert_eq!(status, 200, "{backend:?}: {opened}");
         assert_eq!(opened["opened_by"], "breakglass");
+        let (status, answer) = post(
+            &w,
+            "/api/v1/desk/dose",
+            &vaccinator,
+            json!({ "beneficiary_reference_id": other, "vaccine": "COVISHIELD", "batch": "X1", "dose_number": 1 }),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (409, Some("TKADSK0003")),
+            "{backend:?}: break-glass is for reading, not for recording doses"
+        );
         let (_, alerts) = get(&w, "/api/v1/admin/alerts", &district_admin).await;
         assert!(
             alerts.to_string().contains("desk.break_glass"),
@@ -516,7 +553,8 @@ async fn replayed_abuse_is_suspended_within_sixty_seconds() {
         assert_eq!(status, 401, "{backend:?}: the session ended");
 
         // A vaccinator guessing codes and reference ids for people not booked here.
-        let (guesser, _) = staff_member(&w, "code.guesser", StaffRole::Vaccinator, Some(1)).await;
+        let (guesser, guesser_enrolment) =
+            staff_member(&w, "code.guesser", StaffRole::Vaccinator, Some(1)).await;
         let started = Instant::now();
         let mut refused_as = None;
         for n in 0..100u64 {
@@ -568,6 +606,20 @@ async fn replayed_abuse_is_suspended_within_sixty_seconds() {
             vec!["code.guesser", "fast.opener"],
             "{backend:?}"
         );
+        let (centre_admin, _) =
+            staff_member(&w, "phc1.admin", StaffRole::CentreAdmin, Some(1)).await;
+        let (status, answer) = post(
+            &w,
+            "/api/v1/admin/staff/code.guesser/unlock",
+            &centre_admin,
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (403, Some("TKASTF0005")),
+            "{backend:?}: the centre's own administrator cannot lift a suspension"
+        );
         let (status, _) = post(
             &w,
             "/api/v1/admin/staff/code.guesser/unlock",
@@ -578,6 +630,32 @@ async fn replayed_abuse_is_suspended_within_sixty_seconds() {
         assert_eq!(
             status, 204,
             "{backend:?}: an administrator reinstates after review"
+        );
+        // After the review the counts start afresh: the next honest attempt is not suspended.
+        let (status, answer) = call(
+            w.addr,
+            Method::POST,
+            "/api/v1/staff/login",
+            None,
+            Some(
+                json!({ "username": "code.guesser", "password": "monsoon tamarind lantern 1947",
+                         "totp": totp_at(&guesser_enrolment, 30) }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {answer}");
+        let token = answer["token"].as_str().expect("token").to_owned();
+        let (status, answer) = post(
+            &w,
+            "/api/v1/desk/checkin",
+            &token,
+            json!({ "beneficiary_reference_id": "50000000000999", "code": "1234" }),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (404, Some("TKADSK0001")),
+            "{backend:?}: not suspended again at once"
         );
         w.store.close().await;
     }

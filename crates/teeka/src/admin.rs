@@ -254,7 +254,12 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
                 .staff_by_username(username.trim())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no staff account {username:?}"))?;
-            store.reinstate_staff(account.staff_id).await?;
+            let now = i64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_millis(),
+            )?;
+            store.reinstate_staff(account.staff_id, now).await?;
             println!("unlocked {}", account.username);
             store.close().await;
         }

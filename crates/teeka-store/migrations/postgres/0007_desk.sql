@@ -6,6 +6,14 @@
 ALTER TABLE staff_accounts ADD COLUMN scope_district BIGINT;
 ALTER TABLE staff_accounts ADD COLUMN scope_state BIGINT;
 ALTER TABLE staff_accounts ADD COLUMN suspended BOOLEAN NOT NULL DEFAULT FALSE;
+-- Accounts made before this migration get their path filled in from master data.
+UPDATE staff_accounts SET scope_district = (SELECT district_id FROM centres WHERE centre_id = staff_accounts.scope_id),
+    scope_state = (SELECT state_id FROM centres WHERE centre_id = staff_accounts.scope_id)
+    WHERE scope_kind = 'centre';
+UPDATE staff_accounts SET scope_district = scope_id,
+    scope_state = (SELECT state_id FROM districts WHERE district_id = staff_accounts.scope_id)
+    WHERE scope_kind = 'district';
+UPDATE staff_accounts SET scope_state = scope_id WHERE scope_kind = 'state';
 
 ALTER TABLE staff_alerts ADD COLUMN district_id BIGINT;
 ALTER TABLE staff_alerts ADD COLUMN state_id BIGINT;
