@@ -484,11 +484,11 @@ macro_rules! desk_store_methods {
                 tx.rollback().await?;
                 return Ok(None);
             }
-            let row = sqlx::query(
-                "SELECT reference_id, subject_id, account_id, name_sealed, photo_id_type, photo_id_index, \
-                 photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at \
-                 FROM beneficiaries WHERE subject_id = $1",
-            )
+            let sql = format!(
+                "SELECT {} FROM beneficiaries WHERE subject_id = $1",
+                $crate::identity::BENEFICIARY_COLUMNS
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(opening.subject_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -601,36 +601,12 @@ macro_rules! desk_store_methods {
                 return Ok(WalkInOutcome::AccountFull);
             }
             let b = &w.beneficiary;
-            let inserted = sqlx::query(
-                "INSERT INTO beneficiaries (reference_id, subject_id, account_id, name_sealed, photo_id_type, \
-                 photo_id_index, photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(&b.reference_id)
-            .bind(b.subject_id)
-            .bind(account_id)
-            .bind(&b.name_sealed)
-            .bind(b.photo_id_type)
-            .bind(&b.photo_id_index)
-            .bind(&b.photo_id_sealed)
-            .bind(b.birth_year)
-            .bind(b.gender)
-            .bind(b.comorbidity)
-            .bind(&b.consent_version)
-            .bind(b.created_at_ms)
-            .execute(&mut *tx)
-            .await;
-            match inserted.map_err($crate::StoreError::from) {
-                Ok(_) => {}
-                Err($crate::StoreError::Duplicate(message)) => {
-                    tx.rollback().await?;
-                    return Ok(if message.contains("photo_id_index") {
-                        WalkInOutcome::DuplicateId
-                    } else {
-                        WalkInOutcome::ReferenceTaken
-                    });
-                }
-                Err(other) => return Err(other),
+            if let Err(refused) = Self::insert_beneficiary(&mut tx, b, account_id).await? {
+                tx.rollback().await?;
+                return Ok(match refused {
+                    $crate::identity::RegisterOutcome::DuplicateId => WalkInOutcome::DuplicateId,
+                    _ => WalkInOutcome::ReferenceTaken,
+                });
             }
             let mut opening = w.opening.clone();
             opening.subject_id = b.subject_id;

@@ -207,6 +207,10 @@ pub const DUPLICATE_REFUSALS_PER_DAY: i64 = 5;
 /// Registrations, deletions and refusals an account may make per day.
 pub const REGISTRY_CHANGES_PER_DAY: i64 = 12;
 
+/// The columns [`BeneficiaryRow`] is decoded from, in order.
+pub(crate) const BENEFICIARY_COLUMNS: &str = "reference_id, subject_id, account_id, name_sealed, photo_id_type, \
+     photo_id_index, photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at";
+
 /// Columns that hold sealed data, for key rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SealedColumn {
@@ -644,6 +648,45 @@ macro_rules! identity_store_methods {
             })
         }
 
+        /// Inserts a beneficiary on `account_id` in `tx`; a duplicate photo ID or reference id is
+        /// the refusal (the caller rolls back), anything else an error. Online registration and
+        /// the desk's walk-ins both insert through here.
+        pub(crate) async fn insert_beneficiary(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            b: &$crate::identity::BeneficiaryRow,
+            account_id: uuid::Uuid,
+        ) -> Result<Result<(), $crate::identity::RegisterOutcome>, $crate::StoreError> {
+            use $crate::identity::RegisterOutcome;
+            let inserted = sqlx::query(
+                "INSERT INTO beneficiaries (reference_id, subject_id, account_id, name_sealed, photo_id_type, \
+                 photo_id_index, photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&b.reference_id)
+            .bind(b.subject_id)
+            .bind(account_id)
+            .bind(&b.name_sealed)
+            .bind(b.photo_id_type)
+            .bind(&b.photo_id_index)
+            .bind(&b.photo_id_sealed)
+            .bind(b.birth_year)
+            .bind(b.gender)
+            .bind(b.comorbidity)
+            .bind(&b.consent_version)
+            .bind(b.created_at_ms)
+            .execute(&mut **tx)
+            .await;
+            match inserted.map_err($crate::StoreError::from) {
+                Ok(_) => Ok(Ok(())),
+                Err($crate::StoreError::Duplicate(message)) => Ok(Err(if message.contains("photo_id_index") {
+                    RegisterOutcome::DuplicateId
+                } else {
+                    RegisterOutcome::ReferenceTaken
+                })),
+                Err(other) => Err(other),
+            }
+        }
+
         /// Registers a beneficiary on an account, if the account has room and the photo ID is new,
         /// with its access event, in one transaction.
         pub async fn register_beneficiary(
@@ -694,36 +737,9 @@ macro_rules! identity_store_methods {
                 tx.commit().await?;
                 return Ok(RegisterOutcome::DuplicateId);
             }
-            let inserted = sqlx::query(
-                "INSERT INTO beneficiaries (reference_id, subject_id, account_id, name_sealed, photo_id_type, \
-                 photo_id_index, photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(&b.reference_id)
-            .bind(b.subject_id)
-            .bind(b.account_id)
-            .bind(&b.name_sealed)
-            .bind(b.photo_id_type)
-            .bind(&b.photo_id_index)
-            .bind(&b.photo_id_sealed)
-            .bind(b.birth_year)
-            .bind(b.gender)
-            .bind(b.comorbidity)
-            .bind(&b.consent_version)
-            .bind(b.created_at_ms)
-            .execute(&mut *tx)
-            .await;
-            match inserted.map_err($crate::StoreError::from) {
-                Ok(_) => {}
-                Err($crate::StoreError::Duplicate(message)) => {
-                    tx.rollback().await?;
-                    return Ok(if message.contains("photo_id_index") {
-                        RegisterOutcome::DuplicateId
-                    } else {
-                        RegisterOutcome::ReferenceTaken
-                    });
-                }
-                Err(other) => return Err(other),
+            if let Err(refused) = Self::insert_beneficiary(&mut tx, b, b.account_id).await? {
+                tx.rollback().await?;
+                return Ok(refused);
             }
             Self::append_access_event(&mut tx, event).await?;
             tx.commit().await?;
@@ -746,11 +762,11 @@ macro_rules! identity_store_methods {
                     .await?
                     .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
                     .transpose()?;
-            let rows = sqlx::query(
-                "SELECT reference_id, subject_id, account_id, name_sealed, photo_id_type, photo_id_index, \
-                 photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at \
-                 FROM beneficiaries WHERE account_id = $1 ORDER BY created_at, reference_id",
-            )
+            let sql = format!(
+                "SELECT {} FROM beneficiaries WHERE account_id = $1 ORDER BY created_at, reference_id",
+                $crate::identity::BENEFICIARY_COLUMNS
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
             .fetch_all(&mut *tx)
             .await?;
