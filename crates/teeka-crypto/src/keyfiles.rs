@@ -1,5 +1,5 @@
 //! Key files in a directory: `vault.json` ([`SealingKeyRing::to_json`]), `blind-index.key` (hex)
-//! and `otp.key` (hex), plus the same keys from environment variables.
+//! `otp.key` and `ledger-signing.key` (hex), plus the same keys from environment variables.
 //!
 //! Files are written atomically (a private temp file in the same directory, then a link or
 //! rename), so a crash never leaves a half-written key behind, and owner-only (0600 in a 0700
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::{CryptoError, Keys, MacKey, SealingKeyRing};
+use super::{CryptoError, Ed25519Key, Keys, MacKey, SealingKeyRing};
 use crate::random::random_bytes;
 
 /// File holding the sealing key ring as JSON.
@@ -20,6 +20,8 @@ const VAULT_FILE: &str = "vault.json";
 const BLIND_INDEX_FILE: &str = "blind-index.key";
 /// File holding the OTP MAC key as hex.
 const OTP_FILE: &str = "otp.key";
+/// File holding the ledger's Ed25519 checkpoint-signing seed as hex.
+const LEDGER_FILE: &str = "ledger-signing.key";
 
 /// Environment variable holding the sealing key ring as JSON.
 const VAULT_ENV: &str = "TEEKA_VAULT_KEYS";
@@ -27,6 +29,8 @@ const VAULT_ENV: &str = "TEEKA_VAULT_KEYS";
 const BLIND_INDEX_ENV: &str = "TEEKA_BLIND_INDEX_KEY";
 /// Environment variable holding the OTP MAC key as hex.
 const OTP_ENV: &str = "TEEKA_OTP_KEY";
+/// Environment variable holding the ledger's checkpoint-signing seed as hex.
+const LEDGER_ENV: &str = "TEEKA_LEDGER_SIGNING_KEY";
 
 /// Loads the keys from `dir`, first creating the directory (mode 0700) and any missing file
 /// (mode 0600, written atomically) with fresh random keys. Existing files are never overwritten,
@@ -47,6 +51,7 @@ pub fn load_or_create(dir: &Path) -> Result<Keys, CryptoError> {
     create_if_missing(dir, OTP_FILE, || {
         Ok(Zeroizing::new(MacKey::generate()?.to_hex()))
     })?;
+    create_if_missing(dir, LEDGER_FILE, || Ed25519Key::generate().map(|k| k.to_hex()))?;
     // Read back rather than return what was generated: if another process won a race to create
     // a file, its keys (the ones on disk) are the ones to use.
     load(dir)
@@ -62,10 +67,12 @@ pub fn load(dir: &Path) -> Result<Keys, CryptoError> {
     let sealing = read_key_file(dir, VAULT_FILE, SealingKeyRing::from_json)?;
     let blind_index = read_key_file(dir, BLIND_INDEX_FILE, MacKey::from_hex)?;
     let otp = read_key_file(dir, OTP_FILE, MacKey::from_hex)?;
+    let ledger = read_key_file(dir, LEDGER_FILE, Ed25519Key::from_hex)?;
     Ok(Keys {
         sealing,
         blind_index,
         otp,
+        ledger,
     })
 }
 
@@ -87,16 +94,17 @@ pub fn save_sealing(dir: &Path, ring: &SealingKeyRing) -> Result<(), CryptoError
 }
 
 /// Keys from the environment: `TEEKA_VAULT_KEYS` (the JSON of [`SealingKeyRing::to_json`]),
-/// `TEEKA_BLIND_INDEX_KEY` (hex) and `TEEKA_OTP_KEY` (hex).
+/// `TEEKA_BLIND_INDEX_KEY`, `TEEKA_OTP_KEY` and `TEEKA_LEDGER_SIGNING_KEY` (hex).
 ///
 /// # Errors
-/// [`CryptoError::BadKeyMaterial`] when only some of the three are set, or one is malformed or
+/// [`CryptoError::BadKeyMaterial`] when only some of the four are set, or one is malformed or
 /// not UTF-8. `Ok(None)` when none is set.
 pub fn from_env() -> Result<Option<Keys>, CryptoError> {
     from_values(
         env_var(VAULT_ENV)?,
         env_var(BLIND_INDEX_ENV)?,
         env_var(OTP_ENV)?,
+        env_var(LEDGER_ENV)?,
     )
 }
 
@@ -105,29 +113,34 @@ fn from_values(
     vault: Option<String>,
     blind_index: Option<String>,
     otp: Option<String>,
+    ledger: Option<String>,
 ) -> Result<Option<Keys>, CryptoError> {
     let vault = vault.map(Zeroizing::new);
     let blind_index = blind_index.map(Zeroizing::new);
     let otp = otp.map(Zeroizing::new);
-    match (&vault, &blind_index, &otp) {
-        (None, None, None) => Ok(None),
-        (Some(vault), Some(blind_index), Some(otp)) => Ok(Some(Keys {
+    let ledger = ledger.map(Zeroizing::new);
+    match (&vault, &blind_index, &otp, &ledger) {
+        (None, None, None, None) => Ok(None),
+        (Some(vault), Some(blind_index), Some(otp), Some(ledger)) => Ok(Some(Keys {
             sealing: SealingKeyRing::from_json(vault).map_err(|e| in_source(VAULT_ENV, e))?,
             blind_index: MacKey::from_hex(blind_index)
                 .map_err(|e| in_source(BLIND_INDEX_ENV, e))?,
             otp: MacKey::from_hex(otp).map_err(|e| in_source(OTP_ENV, e))?,
+            ledger: Ed25519Key::from_hex(ledger).map_err(|e| in_source(LEDGER_ENV, e))?,
         })),
         _ => {
             let missing: Vec<&str> = [
                 (VAULT_ENV, vault.is_none()),
                 (BLIND_INDEX_ENV, blind_index.is_none()),
                 (OTP_ENV, otp.is_none()),
+                (LEDGER_ENV, ledger.is_none()),
             ]
             .into_iter()
             .filter_map(|(name, is_missing)| is_missing.then_some(name))
             .collect();
             Err(CryptoError::BadKeyMaterial(format!(
-                "{VAULT_ENV}, {BLIND_INDEX_ENV} and {OTP_ENV} must be set together; missing: {}",
+                "{VAULT_ENV}, {BLIND_INDEX_ENV}, {OTP_ENV} and {LEDGER_ENV} must be set together; \
+                 missing: {}",
                 missing.join(", ")
             )))
         }
@@ -280,6 +293,7 @@ mod tests {
             b.blind_index.mac(b"mobile", b"9876543210")
         );
         assert_eq!(a.otp.mac(b"otp", b"042917"), b.otp.mac(b"otp", b"042917"));
+        assert_eq!(a.ledger.public(), b.ledger.public());
     }
 
     #[test]
@@ -287,18 +301,18 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().join("keys");
         let first = load_or_create(&dir).unwrap();
-        for name in [VAULT_FILE, BLIND_INDEX_FILE, OTP_FILE] {
+        for name in [VAULT_FILE, BLIND_INDEX_FILE, OTP_FILE, LEDGER_FILE] {
             assert!(dir.join(name).is_file(), "{name} missing");
         }
         // No temp files are left behind.
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 3);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 4);
 
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode(&dir), 0o700);
-            for name in [VAULT_FILE, BLIND_INDEX_FILE, OTP_FILE] {
+            for name in [VAULT_FILE, BLIND_INDEX_FILE, OTP_FILE, LEDGER_FILE] {
                 assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
             }
         }
@@ -340,7 +354,7 @@ mod tests {
         assert_eq!(rotated.open(&new, CONTEXT).unwrap(), b"new");
         // The MAC keys are untouched by a sealing save.
         assert_eq!(reloaded.otp.to_hex(), keys.otp.to_hex());
-        assert_eq!(fs::read_dir(dir).unwrap().count(), 3);
+        assert_eq!(fs::read_dir(dir).unwrap().count(), 4);
 
         #[cfg(unix)]
         {
@@ -383,7 +397,7 @@ mod tests {
 
     #[test]
     fn env_values_none_set_is_none() {
-        assert!(from_values(None, None, None).unwrap().is_none());
+        assert!(from_values(None, None, None, None).unwrap().is_none());
     }
 
     #[test]
@@ -393,6 +407,7 @@ mod tests {
             Some(keys.sealing.to_json()),
             Some(keys.blind_index.to_hex()),
             Some(format!("{}\n", keys.otp.to_hex())),
+            Some(keys.ledger.to_hex().to_string()),
         )
         .unwrap()
         .unwrap();
@@ -405,15 +420,16 @@ mod tests {
         let vault = || Some(keys.sealing.to_json());
         let blind = || Some(keys.blind_index.to_hex());
         let otp = || Some(keys.otp.to_hex());
+        let ledger = || Some(keys.ledger.to_hex().to_string());
 
-        match from_values(vault(), None, otp()) {
+        match from_values(vault(), None, otp(), ledger()) {
             Err(CryptoError::BadKeyMaterial(why)) => {
                 assert!(why.contains("missing: TEEKA_BLIND_INDEX_KEY"), "{why}");
             }
             other => panic!("expected BadKeyMaterial, got {other:?}"),
         }
-        assert!(from_values(None, blind(), None).is_err());
-        assert!(from_values(vault(), blind(), None).is_err());
+        assert!(from_values(None, blind(), None, None).is_err());
+        assert!(from_values(vault(), blind(), otp(), None).is_err());
 
         let cases = [
             (Some("{}".to_owned()), blind(), otp(), VAULT_ENV),
@@ -421,7 +437,7 @@ mod tests {
             (vault(), blind(), Some(String::new()), OTP_ENV),
         ];
         for (v, b, o, culprit) in cases {
-            match from_values(v, b, o) {
+            match from_values(v, b, o, ledger()) {
                 Err(CryptoError::BadKeyMaterial(why)) => assert!(why.contains(culprit), "{why}"),
                 other => panic!("expected BadKeyMaterial naming {culprit}, got {other:?}"),
             }

@@ -1,6 +1,6 @@
 //! Teeka's cryptography: sealed (encrypted) database columns, keyed hashes for blind indexes and
 //! OTPs, random OTPs and session tokens, staff passwords (argon2id) and authenticator codes
-//! (TOTP), and the key files that hold an installation's secrets.
+//! (TOTP), the access ledger's Merkle tree and its Ed25519-signed checkpoints, and the key files that hold an installation's secrets.
 //!
 //! Every secret lives in a type that zeroizes it on drop and whose `Debug` output shows no key
 //! material, so keys cannot leak through logs or panic messages.
@@ -10,15 +10,19 @@
 mod error;
 pub mod keyfiles;
 mod mac;
+pub mod merkle;
+pub mod note;
 pub mod password;
 mod random;
 mod seal;
+mod signing;
 pub mod totp;
 
 pub use error::CryptoError;
 pub use mac::{MacKey, constant_time_eq, sha256, sha256_hex};
 pub use random::{generate_otp, random_bytes, random_token};
 pub use seal::SealingKeyRing;
+pub use signing::{Ed25519Key, verify_ed25519};
 
 /// All of an installation's keys.
 #[derive(Clone, Debug)]
@@ -29,6 +33,8 @@ pub struct Keys {
     pub blind_index: MacKey,
     /// Keys the hashes under which OTPs are stored.
     pub otp: MacKey,
+    /// Signs the access ledger's checkpoints.
+    pub ledger: Ed25519Key,
 }
 
 impl Keys {
@@ -41,6 +47,7 @@ impl Keys {
             sealing: SealingKeyRing::generate()?,
             blind_index: MacKey::generate()?,
             otp: MacKey::generate()?,
+            ledger: Ed25519Key::generate()?,
         })
     }
 }

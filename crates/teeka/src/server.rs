@@ -111,7 +111,7 @@ async fn shutdown_signal() {
 pub fn open_vault(settings: &Resolved) -> anyhow::Result<Arc<Vault>> {
     let vault = match settings.mode {
         Mode::Production => Vault::load_existing(settings.keys_dir.clone()).context(
-            "production mode needs keys: TEEKA_VAULT_KEYS, TEEKA_BLIND_INDEX_KEY and TEEKA_OTP_KEY, or key files in keys_dir",
+            "production mode needs keys: TEEKA_VAULT_KEYS, TEEKA_BLIND_INDEX_KEY, TEEKA_OTP_KEY and TEEKA_LEDGER_SIGNING_KEY, or key files in keys_dir",
         )?,
         Mode::Development => {
             Vault::load_or_create(settings.keys_dir.clone()).context("opening or creating the key files")?

@@ -516,6 +516,7 @@ fn production_mode_refuses_the_log_sms_backend_and_invented_keys() {
             .env_remove("TEEKA_VAULT_KEYS")
             .env_remove("TEEKA_BLIND_INDEX_KEY")
             .env_remove("TEEKA_OTP_KEY")
+            .env_remove("TEEKA_LEDGER_SIGNING_KEY")
             .output()
             .expect("runs")
     };
