@@ -2,6 +2,8 @@
 //! beneficiary registry, access events and the SMS outbox. The store holds only sealed bytes and
 //! keyed hashes: it never sees a plaintext name, mobile or ID number, and knows no cryptography.
 //!
+//! Every access event also becomes a Merkle leaf (see [`crate::ledger`]).
+//!
 //! Every operation is one transaction. Limits are checked and recorded in the transaction that
 //! acts on them, under a per-bucket lock, so they hold across app processes sharing the database.
 //! Every read or write of a beneficiary's data appends an access event in the same transaction,
@@ -315,8 +317,13 @@ macro_rules! identity_store_methods {
             e: &$crate::identity::AccessEventRecord,
         ) -> Result<i64, $crate::StoreError> {
             use sqlx::Row;
+            if $crate::ledger::ledger_skipped_for_baseline() {
+                return Ok(0);
+            }
+            $crate::ledger::check_bounded(e)?;
             Self::lock_for_ledger(tx).await?;
-            let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM access_events")
+            // Leaves are never pruned, so their count is the next number even after retention.
+            let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger_leaves")
                 .fetch_one(&mut **tx)
                 .await?
                 .try_get(0)?;
@@ -335,6 +342,11 @@ macro_rules! identity_store_methods {
             .bind(&e.request_id)
             .execute(&mut **tx)
             .await?;
+            sqlx::query("INSERT INTO ledger_leaves (seq, leaf_hash) VALUES ($1, $2)")
+                .bind(seq)
+                .bind(&$crate::ledger::leaf_hash(seq, e)[..])
+                .execute(&mut **tx)
+                .await?;
             Ok(seq)
         }
 

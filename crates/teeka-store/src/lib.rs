@@ -95,7 +95,10 @@ impl Store {
 
     /// Applies every embedded migration not yet applied; safe to run from several processes.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        dispatch!(self, s => s.migrate().await)
+        let applied = dispatch!(self, s => s.migrate().await)?;
+        // Events recorded before the ledger had leaves get theirs before anything appends.
+        self.backfill_ledger_leaves().await?;
+        Ok(applied)
     }
 
     /// Checks the database answers.
@@ -725,3 +728,5 @@ impl Store {
         dispatch!(self, s => s.counts().await)
     }
 }
+
+pub mod ledger;

@@ -6,6 +6,7 @@ use crate::booking::booking_store_methods;
 use crate::common::shared_store_methods;
 use crate::desk::desk_store_methods;
 use crate::identity::identity_store_methods;
+use crate::ledger::ledger_store_methods;
 use crate::migrate::Migration;
 use crate::staff::staff_store_methods;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -62,6 +63,11 @@ impl PgStore {
             version: 7,
             name: "desk",
             sql: include_str!("../migrations/postgres/0007_desk.sql"),
+        },
+        Migration {
+            version: 8,
+            name: "ledger",
+            sql: include_str!("../migrations/postgres/0008_ledger.sql"),
         },
     ];
 
@@ -138,4 +144,5 @@ impl PgStore {
     booking_store_methods!(Postgres);
     staff_store_methods!(Postgres);
     desk_store_methods!(Postgres);
+    ledger_store_methods!(Postgres);
 }

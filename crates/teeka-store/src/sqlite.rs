@@ -7,6 +7,7 @@ use crate::booking::booking_store_methods;
 use crate::common::shared_store_methods;
 use crate::desk::desk_store_methods;
 use crate::identity::identity_store_methods;
+use crate::ledger::ledger_store_methods;
 use crate::migrate::Migration;
 use crate::staff::staff_store_methods;
 use sqlx::sqlite::{
@@ -59,6 +60,11 @@ impl SqliteStore {
             version: 7,
             name: "desk",
             sql: include_str!("../migrations/sqlite/0007_desk.sql"),
+        },
+        Migration {
+            version: 8,
+            name: "ledger",
+            sql: include_str!("../migrations/sqlite/0008_ledger.sql"),
         },
     ];
 
@@ -130,4 +136,5 @@ impl SqliteStore {
     booking_store_methods!(Sqlite);
     staff_store_methods!(Sqlite);
     desk_store_methods!(Sqlite);
+    ledger_store_methods!(Sqlite);
 }
