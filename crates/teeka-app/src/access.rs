@@ -7,7 +7,8 @@
 //! [`PersonGrant`] for one person only by checking them in with the 4-digit code of their
 //! appointment at that centre today, by registering them as a walk-in, or by break-glass (a
 //! reason, a fresh authenticator code, 60 minutes, an alert). A [`RosterGrant`] lets the desk
-//! show the masked names of the people booked at its own centre today. Partner grants (a consent
+//! show the masked names of the people booked at its own centre today. A [`NotificationGrant`]
+//! reads the mobiles of the people a breach report found, to tell them. Partner grants (a consent
 //! the person approved by OTP) join here.
 
 use crate::clock::{now_ms, today_in_india};
@@ -106,12 +107,34 @@ impl Grant for RosterGrant {
     }
 }
 
+/// Permission to read the mobiles of the accounts of people a breach report found, only to tell
+/// them (the Digital Personal Data Protection Act's duty to notify each affected person).
+#[derive(Debug, Clone)]
+pub struct NotificationGrant {
+    accounts: Vec<Uuid>,
+}
+
+impl Grant for NotificationGrant {
+    fn covers(&self, owner: Uuid, _subject: Option<Uuid>) -> bool {
+        self.accounts.contains(&owner)
+    }
+}
+
+/// Mints the grant to notify the accounts of people a breach report lists: the people come from
+/// the ledger (the events of one actor), never from an identifier anyone typed.
+pub(crate) fn breach_notification(people: &[teeka_store::ledger::AffectedPerson]) -> NotificationGrant {
+    NotificationGrant {
+        accounts: people.iter().map(|p| p.account_id).collect(),
+    }
+}
+
 mod sealed {
     /// Nobody outside this module can declare a new kind of grant.
     pub trait Sealed {}
     impl Sealed for super::CitizenGrant {}
     impl Sealed for super::PersonGrant {}
     impl Sealed for super::RosterGrant {}
+    impl Sealed for super::NotificationGrant {}
 }
 
 /// An access event by a member of staff.

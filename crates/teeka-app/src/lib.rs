@@ -15,6 +15,8 @@ pub mod demo;
 pub mod desk;
 pub mod error;
 pub mod keys;
+pub mod ledger;
+pub mod ledger_verify;
 pub mod master;
 pub mod outbox;
 pub mod staff;

@@ -63,6 +63,11 @@ impl Vault {
         Ok(Self::new(keys, KeySource::Directory(dir)))
     }
 
+    /// The key that signs the ledger's checkpoints.
+    pub fn ledger_key(&self) -> teeka_crypto::Ed25519Key {
+        self.read().ledger.clone()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
         self.keys.read().unwrap_or_else(|p| p.into_inner())
     }

@@ -14,6 +14,9 @@ use uuid::Uuid;
 /// What the leaf format starts with; a change of format changes this.
 const LEAF_FORMAT: &[u8] = b"teeka.access-event.v1";
 
+/// The purpose of a retention event: this, then the last sequence number whose details went.
+pub const PRUNED_THROUGH: &str = "pruned through ";
+
 /// The longest text field an access event may carry, in bytes: what bounds an entry's size.
 pub const MAX_FIELD_BYTES: usize = 200;
 
@@ -114,6 +117,8 @@ pub struct AffectedPerson {
     pub account_id: Uuid,
     /// The account's mobile, sealed.
     pub mobile_sealed: Vec<u8>,
+    /// The mobile's blind index (what the sealed mobile is bound to).
+    pub mobile_index: Vec<u8>,
 }
 
 /// Where a member of staff works: their centre's id and name, if they are a centre's staff.
@@ -204,10 +209,23 @@ macro_rules! ledger_store_methods {
             })
         }
 
-        /// One person's access events, oldest first, with `read` (the reading of this history)
-        /// appended first in the same transaction.
-        pub async fn subject_access_history(&self, subject_id: uuid::Uuid, read: &$crate::identity::AccessEventRecord) -> Result<Vec<$crate::identity::StoredAccessEvent>, $crate::StoreError> {
+        /// The access events of the beneficiary `reference_id` of `account_id`, oldest first,
+        /// with `read` (the reading of this history) appended first in the same transaction;
+        /// `None` when the account has no such beneficiary.
+        pub async fn subject_access_history(&self, account_id: uuid::Uuid, reference_id: &str, read: &$crate::identity::AccessEventRecord) -> Result<Option<(uuid::Uuid, Vec<$crate::identity::StoredAccessEvent>)>, $crate::StoreError> {
+            use sqlx::Row;
             let mut tx = self.begin_write().await?;
+            let subject: Option<uuid::Uuid> = sqlx::query("SELECT subject_id FROM beneficiaries WHERE reference_id = $1 AND account_id = $2")
+                .bind(reference_id)
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let Some(subject_id) = subject else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
             let mut e = read.clone();
             e.subject_id = Some(subject_id);
             Self::append_access_event(&mut tx, &e).await?;
@@ -219,7 +237,8 @@ macro_rules! ledger_store_methods {
             .fetch_all(&mut *tx)
             .await?;
             tx.commit().await?;
-            rows.iter().map(Self::event_row).collect()
+            let events = rows.iter().map(Self::event_row).collect::<Result<Vec<_>, _>>()?;
+            Ok(Some((subject_id, events)))
         }
 
         /// The events of one actor in `[from_ms, to_ms)`, oldest first.
@@ -261,7 +280,7 @@ macro_rules! ledger_store_methods {
             let mut out = Vec::with_capacity(subjects.len());
             for subject in subjects {
                 let row = sqlx::query(
-                    "SELECT b.reference_id, b.account_id, a.mobile_sealed FROM beneficiaries b \
+                    "SELECT b.reference_id, b.account_id, a.mobile_sealed, a.mobile_index FROM beneficiaries b \
                      JOIN accounts a ON a.account_id = b.account_id WHERE b.subject_id = $1",
                 )
                 .bind(subject)
@@ -277,6 +296,7 @@ macro_rules! ledger_store_methods {
                     reference_id: row.try_get(0)?,
                     account_id: row.try_get(1)?,
                     mobile_sealed: row.try_get(2)?,
+                    mobile_index: row.try_get(3)?,
                 });
             }
             tx.commit().await?;
@@ -285,10 +305,12 @@ macro_rules! ledger_store_methods {
 
         /// Queues breach notices, each with the access event of the notification, in one
         /// transaction.
-        pub async fn queue_notices(&self, notices: &[($crate::identity::OutboxMessage, $crate::identity::AccessEventRecord)]) -> Result<(), $crate::StoreError> {
+        pub async fn queue_notices(&self, messages: &[$crate::identity::OutboxMessage], events: &[$crate::identity::AccessEventRecord]) -> Result<(), $crate::StoreError> {
             let mut tx = self.begin_write().await?;
-            for (message, event) in notices {
+            for message in messages {
                 Self::insert_outbox(&mut tx, message).await?;
+            }
+            for event in events {
                 Self::append_access_event(&mut tx, event).await?;
             }
             tx.commit().await?;
@@ -319,12 +341,28 @@ macro_rules! ledger_store_methods {
             Ok(out)
         }
 
-        /// Removes the details of access events older than `before_ms` (their leaves stay).
-        pub async fn prune_access_events(&self, before_ms: i64) -> Result<u64, $crate::StoreError> {
+        /// Removes the details of access events older than `before_ms` (their leaves stay), and
+        /// records on the ledger, in the same transaction, the last entry removed
+        /// (`event.purpose` becomes `pruned through <seq>`), so a verifier can tell retention from
+        /// deletion. Returns how many were removed.
+        pub async fn prune_access_events(&self, before_ms: i64, event: &$crate::identity::AccessEventRecord) -> Result<u64, $crate::StoreError> {
+            use sqlx::Row;
             let mut tx = self.begin_write().await?;
+            let through: Option<i64> = sqlx::query("SELECT MAX(seq) FROM access_events WHERE at < $1")
+                .bind(before_ms)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            let Some(through) = through else {
+                tx.rollback().await?;
+                return Ok(0);
+            };
             sqlx::query("UPDATE ledger_prune_window SET before_ms = $1").bind(before_ms).execute(&mut *tx).await?;
             let done = sqlx::query("DELETE FROM access_events WHERE at < $1").bind(before_ms).execute(&mut *tx).await?;
             sqlx::query("UPDATE ledger_prune_window SET before_ms = 0").execute(&mut *tx).await?;
+            let mut e = event.clone();
+            e.purpose = format!("{}{through}", $crate::ledger::PRUNED_THROUGH);
+            Self::append_access_event(&mut tx, &e).await?;
             tx.commit().await?;
             Ok(done.rows_affected())
         }
@@ -389,13 +427,15 @@ impl Store {
         dispatch!(self, s => s.latest_checkpoint().await)
     }
 
-    /// One person's access history, its own reading appended first in the same transaction.
+    /// One person's access history (a beneficiary of `account_id`), its own reading appended
+    /// first in the same transaction; with the person's subject id.
     pub async fn subject_access_history(
         &self,
-        subject_id: Uuid,
+        account_id: Uuid,
+        reference_id: &str,
         read: &AccessEventRecord,
-    ) -> Result<Vec<StoredAccessEvent>, StoreError> {
-        dispatch!(self, s => s.subject_access_history(subject_id, read).await)
+    ) -> Result<Option<(Uuid, Vec<StoredAccessEvent>)>, StoreError> {
+        dispatch!(self, s => s.subject_access_history(account_id, reference_id, read).await)
     }
 
     /// The events of one actor in `[from_ms, to_ms)`.
@@ -420,9 +460,10 @@ impl Store {
     /// Queues notices with their access events.
     pub async fn queue_notices(
         &self,
-        notices: &[(crate::identity::OutboxMessage, AccessEventRecord)],
+        messages: &[crate::identity::OutboxMessage],
+        events: &[AccessEventRecord],
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.queue_notices(notices).await)
+        dispatch!(self, s => s.queue_notices(messages, events).await)
     }
 
     /// Where these staff accounts work.
@@ -430,9 +471,13 @@ impl Store {
         dispatch!(self, s => s.staff_places(ids).await)
     }
 
-    /// Removes event details older than `before_ms`; leaves stay.
-    pub async fn prune_access_events(&self, before_ms: i64) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.prune_access_events(before_ms).await)
+    /// Removes event details older than `before_ms`; leaves stay; the prune is recorded.
+    pub async fn prune_access_events(
+        &self,
+        before_ms: i64,
+        event: &AccessEventRecord,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.prune_access_events(before_ms, event).await)
     }
 
     /// Writes leaves for events that predate them.
