@@ -122,7 +122,9 @@ impl Grant for NotificationGrant {
 
 /// Mints the grant to notify the accounts of people a breach report lists: the people come from
 /// the ledger (the events of one actor), never from an identifier anyone typed.
-pub(crate) fn breach_notification(people: &[teeka_store::ledger::AffectedPerson]) -> NotificationGrant {
+pub(crate) fn breach_notification(
+    people: &[teeka_store::ledger::AffectedPerson],
+) -> NotificationGrant {
     NotificationGrant {
         accounts: people.iter().map(|p| p.account_id).collect(),
     }

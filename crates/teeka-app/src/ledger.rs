@@ -193,7 +193,10 @@ impl BreachReport {
 pub fn utc(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -264,7 +267,9 @@ impl Ledger {
             drop(tree);
             return self.covered(latest).await;
         }
-        let root = tree.root_at(size).unwrap_or_else(teeka_crypto::merkle::empty_root);
+        let root = tree
+            .root_at(size)
+            .unwrap_or_else(teeka_crypto::merkle::empty_root);
         let note = Checkpoint {
             origin: self.config.origin.clone(),
             size,
@@ -277,11 +282,10 @@ impl Ledger {
             .record_checkpoint(size_i64, &root, &note, now_ms())
             .await?;
         // Another process may have stored a larger one meanwhile: the newest is the answer.
-        let latest = self
-            .store
-            .latest_checkpoint()
-            .await?
-            .ok_or_else(|| AppError::Store(teeka_store::StoreError::corrupt("no checkpoint")))?;
+        let latest =
+            self.store.latest_checkpoint().await?.ok_or_else(|| {
+                AppError::Store(teeka_store::StoreError::corrupt("no checkpoint"))
+            })?;
         self.covered(&latest).await
     }
 
@@ -300,10 +304,16 @@ impl Ledger {
     ///
     /// # Errors
     /// [`NO_SUCH_ENTRY`] when the entry or size is outside the log.
-    pub async fn inclusion_proof(&self, seq: u64, size: u64) -> Result<(Hash, Vec<Hash>), AppError> {
+    pub async fn inclusion_proof(
+        &self,
+        seq: u64,
+        size: u64,
+    ) -> Result<(Hash, Vec<Hash>), AppError> {
         let tree = self.synced().await?;
         let index = seq.checked_sub(1).ok_or_else(no_such_entry)?;
-        let proof = tree.inclusion_proof(index, size).ok_or_else(no_such_entry)?;
+        let proof = tree
+            .inclusion_proof(index, size)
+            .ok_or_else(no_such_entry)?;
         let leaf = tree.leaf(index).ok_or_else(no_such_entry)?;
         Ok((leaf, proof))
     }
@@ -500,7 +510,11 @@ impl Ledger {
     }
 
     /// The ledger actor id for a report, checking the caller may report on it.
-    async fn report_actor(&self, caller: ReportCaller<'_>, actor: &str) -> Result<String, AppError> {
+    async fn report_actor(
+        &self,
+        caller: ReportCaller<'_>,
+        actor: &str,
+    ) -> Result<String, AppError> {
         let forbidden = || {
             AppError::refused(
                 Refusal::Forbidden,
@@ -524,7 +538,10 @@ impl Ledger {
             return Ok(row.map_or_else(|| actor.to_owned(), |r| r.staff_id.to_string()));
         };
         let nationwide = matches!(grant.role(), StaffRole::Auditor | StaffRole::NationalAdmin);
-        let regional = matches!(grant.role(), StaffRole::StateAdmin | StaffRole::DistrictAdmin);
+        let regional = matches!(
+            grant.role(),
+            StaffRole::StateAdmin | StaffRole::DistrictAdmin
+        );
         if !nationwide && !regional {
             return Err(forbidden());
         }
@@ -585,13 +602,9 @@ fn report_event(
     request_id: &str,
 ) -> AccessEventRecord {
     match caller {
-        ReportCaller::Staff(grant) => crate::access::staff_event(
-            grant.staff_id(),
-            grant.role(),
-            action,
-            purpose,
-            request_id,
-        ),
+        ReportCaller::Staff(grant) => {
+            crate::access::staff_event(grant.staff_id(), grant.role(), action, purpose, request_id)
+        }
         ReportCaller::Operator => AccessEventRecord {
             at_ms: now_ms(),
             actor_kind: "system".into(),

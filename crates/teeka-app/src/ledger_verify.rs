@@ -124,10 +124,15 @@ pub async fn verify(
     let mut after = 0;
     loop {
         let page = store.access_events(after, PAGE).await?;
-        let Some(last) = page.last().map(|e| e.seq) else { break };
+        let Some(last) = page.last().map(|e| e.seq) else {
+            break;
+        };
         for e in page {
             let hash = leaf_hash(e.seq, &e.event);
-            match usize::try_from(e.seq - 1).ok().filter(|i| *i < stored.len()) {
+            match usize::try_from(e.seq - 1)
+                .ok()
+                .filter(|i| *i < stored.len())
+            {
                 Some(i) => recomputed[i] = Some(hash),
                 None => orphans.push(e.seq),
             }
@@ -244,8 +249,15 @@ async fn check_checkpoints(
     let mut good_through = 0;
     for row in &stored {
         let label = format!("stored checkpoint #{}", row.checkpoint_id);
-        let Some(cp) = check_one(&label, &row.note, origin, public, tree, &mut good_through, problems)
-        else {
+        let Some(cp) = check_one(
+            &label,
+            &row.note,
+            origin,
+            public,
+            tree,
+            &mut good_through,
+            problems,
+        ) else {
             continue;
         };
         if let Some(prev) = &previous {
@@ -253,7 +265,10 @@ async fn check_checkpoints(
                 problems.push(problem(
                     ProblemKind::RolledBack,
                     None,
-                    format!("{label} goes back from {} to {} entries", prev.size, cp.size),
+                    format!(
+                        "{label} goes back from {} to {} entries",
+                        prev.size, cp.size
+                    ),
                 ));
             } else if let Some(proof) = tree.consistency_proof(prev.size, cp.size)
                 && !verify_consistency(prev.size, cp.size, &prev.root, &cp.root, &proof)

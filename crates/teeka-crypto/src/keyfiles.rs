@@ -51,7 +51,9 @@ pub fn load_or_create(dir: &Path) -> Result<Keys, CryptoError> {
     create_if_missing(dir, OTP_FILE, || {
         Ok(Zeroizing::new(MacKey::generate()?.to_hex()))
     })?;
-    create_if_missing(dir, LEDGER_FILE, || Ed25519Key::generate().map(|k| k.to_hex()))?;
+    create_if_missing(dir, LEDGER_FILE, || {
+        Ed25519Key::generate().map(|k| k.to_hex())
+    })?;
     // Read back rather than return what was generated: if another process won a race to create
     // a file, its keys (the ones on disk) are the ones to use.
     load(dir)

@@ -92,13 +92,16 @@ impl MerkleTree {
         if n == 0 {
             return empty_root();
         }
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             let level = n.trailing_zeros() as usize;
             // Present by construction: the range lies inside the tree and is complete.
             return self.levels[level][(start / n) as usize];
         }
         let k = split(n);
-        node_hash(&self.subtree(start, start + k), &self.subtree(start + k, end))
+        node_hash(
+            &self.subtree(start, start + k),
+            &self.subtree(start + k, end),
+        )
     }
 
     /// The tree head of the first `size` leaves, or `None` if the tree is smaller.
@@ -356,7 +359,13 @@ mod tests {
                 if first > 0 && first < size {
                     let wrong = leaf_hash(b"forged");
                     assert!(!verify_consistency(first, size, &wrong, &root, &proof));
-                    assert!(!verify_consistency(first, size, &first_root, &wrong, &proof));
+                    assert!(!verify_consistency(
+                        first,
+                        size,
+                        &first_root,
+                        &wrong,
+                        &proof
+                    ));
                 }
             }
         }

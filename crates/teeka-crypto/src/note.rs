@@ -60,7 +60,12 @@ impl Checkpoint {
     /// The note text that gets signed.
     #[must_use]
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        )
     }
 
     /// Parses a note body (no signatures).
@@ -259,24 +264,53 @@ mod tests {
         let note = cp.sign("teeka.test/ledger", &key);
         assert!(note.starts_with("teeka.test/ledger\n42\nBwcH"));
         assert!(note.contains("\n\n\u{2014} teeka.test/ledger "));
-        let back = verify_checkpoint(&note, "teeka.test/ledger", "teeka.test/ledger", &key.public());
+        let back = verify_checkpoint(
+            &note,
+            "teeka.test/ledger",
+            "teeka.test/ledger",
+            &key.public(),
+        );
         assert_eq!(back.unwrap(), cp);
 
         let cosigned = cosign(&note, "witness", &witness).unwrap();
         assert!(has_valid_signature(&cosigned, "witness", &witness.public()));
-        assert!(verify_checkpoint(&cosigned, "teeka.test/ledger", "teeka.test/ledger", &key.public()).is_ok());
+        assert!(
+            verify_checkpoint(
+                &cosigned,
+                "teeka.test/ledger",
+                "teeka.test/ledger",
+                &key.public()
+            )
+            .is_ok()
+        );
 
         // A changed size with the old signature.
         let forged = note.replacen("\n42\n", "\n43\n", 1);
         assert_eq!(
-            verify_checkpoint(&forged, "teeka.test/ledger", "teeka.test/ledger", &key.public()),
+            verify_checkpoint(
+                &forged,
+                "teeka.test/ledger",
+                "teeka.test/ledger",
+                &key.public()
+            ),
             Err(NoteError::BadSignature("teeka.test/ledger".into()))
         );
         // Signed by another key under the same name.
         let other = cp.sign("teeka.test/ledger", &witness);
-        assert!(verify_checkpoint(&other, "teeka.test/ledger", "teeka.test/ledger", &key.public()).is_err());
+        assert!(
+            verify_checkpoint(
+                &other,
+                "teeka.test/ledger",
+                "teeka.test/ledger",
+                &key.public()
+            )
+            .is_err()
+        );
         // Leading zeros are not canonical.
-        assert!(Checkpoint::parse_body("o\n042\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n").is_err());
+        assert!(
+            Checkpoint::parse_body("o\n042\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n")
+                .is_err()
+        );
 
         let vkey = verifier_key("teeka.test/ledger", &key.public());
         assert_eq!(

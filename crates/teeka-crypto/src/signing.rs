@@ -35,8 +35,7 @@ impl Ed25519Key {
     /// [`CryptoError::BadKeyMaterial`] when the text is not 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Self, CryptoError> {
         let bytes = Zeroizing::new(
-            hex::decode(text.trim())
-                .map_err(|_| CryptoError::BadKeyMaterial("not hex".into()))?,
+            hex::decode(text.trim()).map_err(|_| CryptoError::BadKeyMaterial("not hex".into()))?,
         );
         let seed: [u8; 32] = bytes
             .as_slice()

@@ -323,7 +323,7 @@ macro_rules! ledger_store_methods {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 let row = sqlx::query(
-                    "SELECT s.scope_kind, s.scope_id, c.name FROM staff_accounts s \
+                    "SELECT s.scope_kind, s.scope_id, c.centre_name FROM staff_accounts s \
                      LEFT JOIN centres c ON s.scope_kind = 'centre' AND c.centre_id = s.scope_id WHERE s.staff_id = $1",
                 )
                 .bind(id)

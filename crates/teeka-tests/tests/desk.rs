@@ -14,6 +14,7 @@ use teeka_app::booking::BookingConfig;
 use teeka_app::citizen::IdentityConfig;
 use teeka_app::clock::today_in_india;
 use teeka_app::desk::DeskConfig;
+use teeka_app::outbox::{Notifier, deliver_due};
 use teeka_app::staff::{Enrolment, Staff, StaffConfig};
 use teeka_app::vault::Vault;
 use teeka_domain::StaffRole;
@@ -70,6 +71,7 @@ async fn world(backend: teeka_tests::Backend, desk: DeskConfig) -> World {
             booking,
             staff: StaffConfig::default(),
             desk,
+            ledger: Default::default(),
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -511,6 +513,175 @@ async fn the_desk_flow_and_every_refusal_it_owes() {
     }
 }
 
+fn hash(v: &Value) -> [u8; 32] {
+    hex::decode(v.as_str().expect("hex"))
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes")
+}
+
+#[tokio::test]
+async fn the_ledger_shows_each_person_who_touched_their_data_and_reports_a_breach() {
+    use teeka_crypto::merkle::verify_inclusion;
+    for backend in backends() {
+        let w = world(backend, DeskConfig::default()).await;
+        let here = session_at(&w.store, 1, today_in_india(), "COVISHIELD", 10, 10, 18).await;
+        let (vaccinator, _) = staff_member(&w, "asha.v", StaffRole::Vaccinator, Some(1)).await;
+        let (verifier, _) = staff_member(&w, "meena.verify", StaffRole::Verifier, Some(1)).await;
+        let (auditor, _) = staff_member(&w, "audit.one", StaffRole::Auditor, None).await;
+        let (elsewhere_admin, _) =
+            staff_member(&w, "other.admin", StaffRole::DistrictAdmin, Some(1)).await;
+        let (token, person) = citizen(w.addr, &w.store, &w.vault, &w.outbox, 41, 1980).await;
+        let (status, _) = post(&w, "/api/v2/appointment/schedule", &token,
+            json!({ "dose": 1, "session_id": here.to_string(), "slot": "09:00AM-11:00AM", "beneficiaries": [person] })).await;
+        assert_eq!(status, 200);
+        let (_, list) = get(&w, "/api/v2/appointment/beneficiaries", &token).await;
+        let code = list["beneficiaries"][0]["appointments"][0]["secret_code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        let (status, _) = post(
+            &w,
+            "/api/v1/desk/checkin",
+            &verifier,
+            json!({ "beneficiary_reference_id": person, "code": code }),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}");
+        let (status, _) = post(&w, "/api/v1/desk/dose", &vaccinator,
+            json!({ "beneficiary_reference_id": person, "vaccine": "COVISHIELD", "batch": "4121Z025", "dose_number": 1 })).await;
+        assert_eq!(status, 200, "{backend:?}");
+
+        // The citizen's history: who, where, what and why, each entry proven in the signed log.
+        let path = format!("/api/v1/citizen/access-history?beneficiary_reference_id={person}");
+        let (status, history) = get(&w, &path, &token).await;
+        assert_eq!(status, 200, "{backend:?}: {history}");
+        let key = w.vault.ledger_key().public();
+        let origin = teeka_app::ledger::LedgerConfig::default().origin;
+        let checkpoint = teeka_crypto::note::verify_checkpoint(
+            history["checkpoint"].as_str().expect("note"),
+            &origin,
+            &origin,
+            &key,
+        )
+        .expect("the checkpoint is signed by the ledger key");
+        let entries = history["entries"].as_array().expect("entries");
+        for e in entries {
+            let proof: Vec<[u8; 32]> = e["inclusion_proof"]
+                .as_array()
+                .expect("proof")
+                .iter()
+                .map(hash)
+                .collect();
+            let seq = e["seq"].as_u64().expect("seq");
+            assert!(
+                verify_inclusion(
+                    &hash(&e["leaf_hash"]),
+                    seq - 1,
+                    checkpoint.size,
+                    &proof,
+                    &checkpoint.root
+                ),
+                "{backend:?}: entry {seq} is in the signed tree"
+            );
+            assert!(
+                !e["actor"].as_str().expect("actor").contains('-'),
+                "masked: {e}"
+            );
+        }
+        let by = |action: &str| entries.iter().find(|e| e["action"] == action).cloned();
+        let checkin = by("desk.checkin").expect("check-in in the history");
+        assert_eq!(checkin["actor_role"], "verifier");
+        assert!(
+            checkin["place"]
+                .as_str()
+                .expect("place")
+                .contains("(centre 1)"),
+            "{checkin}"
+        );
+        assert_eq!(by("desk.dose").expect("dose")["actor_role"], "vaccinator");
+        assert_eq!(
+            by("access_history.read").expect("this reading")["actor_role"],
+            "citizen"
+        );
+        // Another person's history is not the citizen's to read.
+        let (status, _) = get(
+            &w,
+            "/api/v1/citizen/access-history?beneficiary_reference_id=12345678901234",
+            &token,
+        )
+        .await;
+        assert_eq!(status, 404);
+        let (status, _) = get(&w, &path, "not-a-token").await;
+        assert_eq!(status, 401);
+
+        // The breach report on the vaccinator's credential, with notices.
+        let now = time::OffsetDateTime::now_utc();
+        let window = |notify: bool| {
+            json!({
+            "actor": "asha.v",
+            "from": (now - time::Duration::hours(1)).format(&time::format_description::well_known::Rfc3339).expect("time"),
+            "to": (now + time::Duration::hours(1)).format(&time::format_description::well_known::Rfc3339).expect("time"),
+            "notify": notify })
+        };
+        let (status, answer) = post(
+            &w,
+            "/api/v1/admin/ledger/breach-report",
+            &elsewhere_admin,
+            window(false),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (403, Some("TKALDG0003")),
+            "{backend:?}: another district's admin: {answer}"
+        );
+        let (status, report) = post(
+            &w,
+            "/api/v1/admin/ledger/breach-report",
+            &auditor,
+            window(true),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {report}");
+        assert_eq!(report["affected_count"], 1, "{report}");
+        assert_eq!(
+            report["affected"][0]["beneficiary_reference_id"],
+            person.as_str()
+        );
+        assert_eq!(report["affected"][0]["mobile"], "******0041");
+        assert_eq!(report["notices_queued"], 1);
+        assert!(
+            !report.to_string().contains("Test Person"),
+            "no names in the report"
+        );
+        let csv = report["csv"].as_str().expect("csv");
+        assert!(csv.starts_with("actor_id,window_start_utc"), "{csv}");
+        assert!(csv.contains(",desk.dose,1,1\n"), "{csv}");
+        deliver_due(&w.store, &w.vault, &Notifier::Log(w.outbox.clone()))
+            .await
+            .expect("deliver");
+        let sms = std::fs::read_to_string(&w.outbox).expect("outbox");
+        assert!(
+            sms.lines()
+                .any(|l| l.contains("breach_notice") && l.contains("7000000041")),
+            "{backend:?}: the notice went to the person's mobile"
+        );
+        let (_, history) = get(&w, &path, &token).await;
+        let actions: Vec<&str> = history["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| e["action"].as_str().expect("action"))
+            .collect();
+        assert!(
+            actions.contains(&"breach.report") && actions.contains(&"breach.notify"),
+            "{actions:?}"
+        );
+        w.store.close().await;
+    }
+}
+
 #[tokio::test]
 async fn replayed_abuse_is_suspended_within_sixty_seconds() {
     for backend in backends() {
@@ -713,6 +884,11 @@ fn expected_matrix() -> Vec<(&'static str, &'static str, &'static [&'static str]
         ("GET", "/api/v1/admin/centres/{centre_id}", ADMINS),
         ("GET", "/api/v1/admin/centres/{centre_id}/sessions", ADMINS),
         ("POST", "/api/v1/admin/sessions", ADMINS),
+        (
+            "POST",
+            "/api/v1/admin/ledger/breach-report",
+            &["auditor", "district_admin", "state_admin", "national_admin"],
+        ),
         (
             "POST",
             "/api/v1/admin/sessions/{session_id}/capacity",

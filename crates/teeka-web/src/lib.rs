@@ -9,6 +9,7 @@ pub mod config;
 pub mod cowin;
 pub mod desk;
 pub mod error;
+pub mod ledger;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;

@@ -6,7 +6,7 @@ use crate::middleware::{label_route, limit_public, observe};
 use crate::ops;
 use crate::staff;
 use crate::state::AppState;
-use crate::{admin, desk};
+use crate::{admin, desk, ledger};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -149,6 +149,18 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route_layer(axum::middleware::from_fn(label_route));
+    // Public like a transparency log's (hashes and signatures, no personal data), and the
+    // citizen's own access history behind their OTP session.
+    let ledger_routes = Router::new()
+        .route("/api/v1/ledger/checkpoint", get(ledger::checkpoint))
+        .route("/api/v1/ledger/key", get(ledger::key))
+        .route("/api/v1/ledger/proof/inclusion", get(ledger::inclusion))
+        .route("/api/v1/ledger/proof/consistency", get(ledger::consistency))
+        .route(
+            "/api/v1/citizen/access-history",
+            get(ledger::access_history),
+        )
+        .route_layer(axum::middleware::from_fn(label_route));
     // Every route here is guarded by `staff::guard`, which looks it up in `staff::STAFF_ROUTES`
     // (the roles allowed on each) and refuses anything the table does not list.
     let staff_routes = Router::new()
@@ -207,6 +219,10 @@ pub fn build_router(state: AppState) -> Router {
             "/api/v1/admin/sessions/{session_id}/capacity",
             post(admin::set_capacity),
         )
+        .route(
+            "/api/v1/admin/ledger/breach-report",
+            post(ledger::breach_report),
+        )
         .route("/api/v1/openapi.json", get(admin::openapi))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -215,6 +231,7 @@ pub fn build_router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(label_route));
     Router::new()
         .merge(staff_routes)
+        .merge(ledger_routes)
         .nest("/api", cowin_routes(state.clone()))
         .merge(ops_routes)
         .fallback(not_found)

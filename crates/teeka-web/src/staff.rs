@@ -54,6 +54,8 @@ use StaffRole::{CentreAdmin, DistrictAdmin, NationalAdmin, StateAdmin, Vaccinato
 const ADMINS: &[StaffRole] = &[CentreAdmin, DistrictAdmin, StateAdmin, NationalAdmin];
 const AREA_ADMINS: &[StaffRole] = &[DistrictAdmin, StateAdmin, NationalAdmin];
 const DESK: &[StaffRole] = &[Vaccinator, Verifier];
+/// Who may run a breach report: the auditor and administrators of an area (within it).
+const REPORTERS: &[StaffRole] = &[StaffRole::Auditor, DistrictAdmin, StateAdmin, NationalAdmin];
 
 /// Every staff and administration route, and who may call it. The router's guard looks each
 /// request up here: a route missing from this table is refused to everyone (deny by default),
@@ -254,6 +256,15 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         access: Access::Roles(ADMINS),
         summary: "Change a session's online and on-site shares",
         example: Some(r#"{"online":[50,50,0],"onsite":[10,10,0]}"#),
+    },
+    StaffRoute {
+        method: "POST",
+        path: "/api/v1/admin/ledger/breach-report",
+        access: Access::Roles(REPORTERS),
+        summary: "Breach report: everyone whose data one actor touched in a window; notify: true queues an SMS to each",
+        example: Some(
+            r#"{"actor":"asha.v","from":"2026-11-20T00:00:00+05:30","to":"2026-11-23T00:00:00+05:30","notify":false}"#,
+        ),
     },
     StaffRoute {
         method: "GET",

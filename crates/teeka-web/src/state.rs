@@ -52,6 +52,8 @@ pub struct Inner {
     pub staff: teeka_app::staff::StaffConfig,
     /// Vaccination desk and anomaly settings.
     pub desk: teeka_app::desk::DeskConfig,
+    /// The access ledger (its tree, checkpoints and proofs).
+    pub ledger: Arc<teeka_app::ledger::Ledger>,
 }
 
 /// Every use case's settings, for [`AppState::with_all`].
@@ -65,6 +67,8 @@ pub struct UseCaseSettings {
     pub staff: teeka_app::staff::StaffConfig,
     /// Desk and anomaly settings.
     pub desk: teeka_app::desk::DeskConfig,
+    /// Ledger settings.
+    pub ledger: teeka_app::ledger::LedgerConfig,
 }
 
 impl std::ops::Deref for AppState {
@@ -142,6 +146,7 @@ impl AppState {
                 booking,
                 staff,
                 desk: Default::default(),
+                ledger: Default::default(),
             },
         )
     }
@@ -158,7 +163,13 @@ impl AppState {
             booking,
             staff,
             desk,
+            ledger,
         } = settings;
+        let ledger = Arc::new(teeka_app::ledger::Ledger::new(
+            store.clone(),
+            vault.ledger_key(),
+            ledger,
+        ));
         let public_limiter = config.public_rate_limit.map(IpRateLimiter::new);
         let changes = Arc::new(ChangeTracker::new());
         let public_cache_control = (0..=config.cache_staleness.as_secs().min(3600))
@@ -184,6 +195,7 @@ impl AppState {
             booking,
             staff,
             desk,
+            ledger,
         });
         tokio::spawn(poll_changes(Arc::downgrade(&inner)));
         Self(inner)

@@ -32,6 +32,9 @@ pub enum Command {
     /// Manage keys.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
+    /// The access ledger: verify, checkpoint, breach report, retention, witness.
+    #[command(subcommand)]
+    Ledger(crate::ledger_cli::LedgerCommand),
     /// Run a benchmark.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -56,5 +59,6 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Admin(cmd) => admin::run(cmd).await,
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Keys(cmd) => crate::keys::run(cmd).await,
+        Command::Ledger(cmd) => crate::ledger_cli::run(cmd).await,
     }
 }

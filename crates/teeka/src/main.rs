@@ -1,4 +1,4 @@
-//! The one Teeka binary: `serve`, `demo`, `migrate`, `admin …` and `bench …`.
+//! The one Teeka binary: `serve`, `demo`, `migrate`, `admin …`, `keys …`, `ledger …` and `bench …`.
 #![forbid(unsafe_code)]
 
 mod admin;
@@ -6,6 +6,7 @@ mod bench;
 mod bench_booking;
 mod cli;
 mod keys;
+mod ledger_cli;
 mod logging;
 mod server;
 mod settings;

@@ -148,8 +148,10 @@ async fn run_server(
             booking: settings.booking.clone(),
             staff: Default::default(),
             desk: settings.desk,
+            ledger: settings.ledger.clone(),
         },
     );
+    let checkpointer = tokio::spawn(ledger_upkeep(app.ledger.clone()));
     // After the signal, requests in flight get a deadline: a stuck client must not keep the
     // process (and a deploy) waiting for ever.
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
@@ -170,6 +172,7 @@ async fn run_server(
     }
     worker.abort();
     sweeper.abort();
+    checkpointer.abort();
     store.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
@@ -184,6 +187,26 @@ async fn anomaly_sweeps(store: Store, config: teeka_app::anomaly::AnomalyConfig)
         if let Err(e) = teeka_app::anomaly::sweep(&store, &config).await {
             tracing::warn!(error = %e, "anomaly sweep failed");
         }
+    }
+}
+
+/// Every 60 seconds a signed checkpoint (when the log grew); once a day, retention.
+async fn ledger_upkeep(ledger: Arc<teeka_app::ledger::Ledger>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut ticks: u64 = 0;
+    loop {
+        tick.tick().await;
+        if let Err(e) = ledger.checkpoint().await {
+            tracing::warn!(error = %e, "ledger checkpoint failed");
+        }
+        if ticks.is_multiple_of(24 * 60) {
+            match ledger.prune(teeka_app::clock::now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "ledger retention removed old access details"),
+                Err(e) => tracing::warn!(error = %e, "ledger retention failed"),
+            }
+        }
+        ticks += 1;
     }
 }
 

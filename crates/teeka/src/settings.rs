@@ -48,6 +48,20 @@ pub struct FileSettings {
     /// Insider anomaly thresholds.
     #[serde(default)]
     pub anomaly: AnomalySettings,
+    /// The access ledger.
+    #[serde(default)]
+    pub ledger: LedgerSettings,
+}
+
+/// `[ledger]`: the log's name in its checkpoints, and how long access details are kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSettings {
+    /// The checkpoint origin line (default `teeka.local/access-ledger`); name it after your
+    /// domain, since witnesses pin it with the key.
+    pub origin: Option<String>,
+    /// Days access-event details are kept (default and least 365; leaves are kept for ever).
+    pub retention_days: Option<u32>,
 }
 
 /// `[anomaly]`: crossing any threshold suspends a staff account until an administrator reviews
@@ -171,6 +185,8 @@ pub struct Resolved {
     pub booking: BookingConfig,
     /// Desk and anomaly settings.
     pub desk: teeka_app::desk::DeskConfig,
+    /// Ledger settings.
+    pub ledger: teeka_app::ledger::LedgerConfig,
 }
 
 /// The flags every database-touching command shares.
@@ -306,6 +322,23 @@ impl DatabaseArgs {
             booking.proof_of_work_bits = Some(bits);
         }
         let desk = desk_config(&file.anomaly)?;
+        let mut ledger = teeka_app::ledger::LedgerConfig::default();
+        if let Some(origin) = &file.ledger.origin {
+            // One line of printable text without spaces, as a checkpoint's origin must be.
+            if origin.is_empty()
+                || origin.len() > 100
+                || !origin.chars().all(|c| c.is_ascii_graphic())
+            {
+                bail!("[ledger] origin must be 1 to 100 printable characters without spaces");
+            }
+            ledger.origin.clone_from(origin);
+        }
+        if let Some(days) = file.ledger.retention_days {
+            if days < teeka_app::ledger::MIN_RETENTION_DAYS {
+                bail!("[ledger] retention_days must be at least 365 (a year)");
+            }
+            ledger.retention_days = days;
+        }
         let keys_dir = file
             .keys_dir
             .clone()
@@ -321,6 +354,7 @@ impl DatabaseArgs {
             identity,
             booking,
             desk,
+            ledger,
         })
     }
 }
