@@ -179,8 +179,10 @@ pub async fn verify(
         }
     }
     problems.extend(classify_mismatches(&mismatched, &stored, store).await?);
-    check_checkpoints(store, origin, public, outside, &tree, &mut problems).await?;
-    let first_bad_entry = problems.iter().filter_map(|p| p.seq).min();
+    let bound = check_checkpoints(store, origin, public, outside, &tree, &mut problems).await?;
+    // An entry named exactly comes first; else the first entry after the last checkpoint that
+    // still agrees with the log.
+    let first_bad_entry = problems.iter().filter_map(|p| p.seq).min().or(bound);
     Ok(VerifyReport {
         entries: stored.len() as u64,
         pruned,
@@ -241,23 +243,15 @@ async fn check_checkpoints(
     outside: Option<&str>,
     tree: &MerkleTree,
     problems: &mut Vec<Problem>,
-) -> Result<(), AppError> {
+) -> Result<Option<u64>, AppError> {
     let stored = store.ledger_checkpoints().await?;
+    let mut seen = Agreement::default();
     let mut previous: Option<Checkpoint> = None;
     let mut largest = 0;
-    // The last checkpoint that agreed with the log: the first bad entry lies after it.
-    let mut good_through = 0;
     for row in &stored {
         let label = format!("stored checkpoint #{}", row.checkpoint_id);
-        let Some(cp) = check_one(
-            &label,
-            &row.note,
-            origin,
-            public,
-            tree,
-            &mut good_through,
-            problems,
-        ) else {
+        let Some(cp) = check_one(&label, &row.note, origin, public, tree, &mut seen, problems)
+        else {
             continue;
         };
         if let Some(prev) = &previous {
@@ -275,7 +269,7 @@ async fn check_checkpoints(
             {
                 problems.push(problem(
                     ProblemKind::Edited,
-                    Some(good_through + 1),
+                    None,
                     format!(
                         "{label} is not consistent with the checkpoint of {} entries before it",
                         prev.size
@@ -293,7 +287,7 @@ async fn check_checkpoints(
             origin,
             public,
             tree,
-            &mut good_through,
+            &mut seen,
             problems,
         )
         && cp.size > largest
@@ -307,17 +301,27 @@ async fn check_checkpoints(
             ),
         ));
     }
-    Ok(())
+    Ok(seen.bound)
 }
 
-/// Checks one signed checkpoint against the recomputed tree.
+/// What the checkpoints checked so far say about where damage starts.
+#[derive(Default)]
+struct Agreement {
+    /// The largest checkpoint that agreed with the log: the first bad entry lies after it.
+    good_through: u64,
+    /// The first entry that may be bad, once a checkpoint disagreed.
+    bound: Option<u64>,
+}
+
+/// Checks one signed checkpoint against the recomputed tree; a root that disagrees sets `bound`
+/// (the first entry that may be bad) when none is set.
 fn check_one(
     label: &str,
     note_text: &str,
     origin: &str,
     public: &[u8; 32],
     tree: &MerkleTree,
-    good_through: &mut u64,
+    seen: &mut Agreement,
     problems: &mut Vec<Problem>,
 ) -> Option<Checkpoint> {
     let cp = match note::verify_checkpoint(note_text, origin, origin, public) {
@@ -343,13 +347,16 @@ fn check_one(
         )),
         Some(root) if root != cp.root => problems.push(problem(
             ProblemKind::Edited,
-            Some(*good_through + 1),
+            {
+                seen.bound.get_or_insert(seen.good_through + 1);
+                None
+            },
             format!(
                 "{label} (size {}) does not match the log: an entry after {} was changed, removed or moved since it was signed",
-                cp.size, good_through
+                cp.size, seen.good_through
             ),
         )),
-        Some(_) => *good_through = (*good_through).max(cp.size),
+        Some(_) => seen.good_through = seen.good_through.max(cp.size),
     }
     Some(cp)
 }

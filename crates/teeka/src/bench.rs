@@ -28,6 +28,9 @@ pub enum BenchCommand {
     Availability(AvailabilityBench),
     /// Bookings per second through HTTP versus the same use case called directly.
     Booking(crate::bench_booking::BookingBench),
+    /// What the access ledger costs bookings: the same booking transactions with and without
+    /// their ledger write, alternating rounds, one run.
+    Ledger(crate::bench_booking::BookingBench),
 }
 
 /// Flags of the availability benchmark.
@@ -109,6 +112,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Availability(args) => availability(args).await,
         BenchCommand::Booking(args) => crate::bench_booking::run(args).await,
+        BenchCommand::Ledger(args) => crate::bench_booking::ledger_cost(args).await,
     }
 }
 

@@ -54,7 +54,7 @@ pub struct BookingBench {
 }
 
 /// A citizen ready to book: their token and one beneficiary.
-struct Booker {
+pub(crate) struct Booker {
     token: String,
     reference_id: String,
 }
@@ -84,7 +84,7 @@ fn aadhaar(n: u64) -> anyhow::Result<String> {
 }
 
 /// One district's centres and sessions for tomorrow, with room for every booking.
-async fn sessions(store: &Store, count: usize) -> anyhow::Result<Vec<uuid::Uuid>> {
+pub(crate) async fn sessions(store: &Store, count: usize) -> anyhow::Result<Vec<uuid::Uuid>> {
     let tomorrow = teeka_app::clock::today_in_india().plus_days(1);
     let mut ids = Vec::new();
     for i in 0..count {
@@ -134,7 +134,7 @@ async fn sessions(store: &Store, count: usize) -> anyhow::Result<Vec<uuid::Uuid>
 }
 
 /// Registers `people` beneficiaries through the use cases (OTP, session, registration).
-async fn citizens(
+pub(crate) async fn citizens(
     store: &Store,
     vault: &Vault,
     sms_log: &std::path::Path,
@@ -205,7 +205,7 @@ fn body(session: uuid::Uuid, reference_id: &str) -> serde_json::Value {
 }
 
 /// Books everyone in `bookers` by calling the use case directly, `connections` at a time.
-async fn direct(
+pub(crate) async fn direct(
     store: &Store,
     vault: &Arc<Vault>,
     bookers: &[Booker],
@@ -296,7 +296,7 @@ fn replay_from_own_thread(
     .map_err(|_| anyhow::anyhow!("client thread panicked"))?
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
@@ -396,6 +396,79 @@ pub async fn run(args: BookingBench) -> anyhow::Result<ExitCode> {
     println!(
         "ratio HTTP / direct: {:.2}   (target >= 0.50)",
         http_rate / direct_rate.max(1.0)
+    );
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `teeka bench ledger`: bookings per second through `Booking::schedule`, alternating rounds with
+/// the ledger write (the real path) and without it (the baseline: the same transactions with
+/// `append_access_event` skipped), on its own throwaway database.
+pub async fn ledger_cost(args: BookingBench) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.data_dir)?;
+    let url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            let file = args.data_dir.join("bench-ledger.db");
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+            format!("sqlite://{}", file.display())
+        }
+    };
+    let store = open_store(&url).await?;
+    anyhow::ensure!(
+        store.counts().await?.centres == 0,
+        "bench ledger fills its own database: give it an empty one"
+    );
+    let vault = Arc::new(Vault::new(
+        teeka_crypto::Keys::generate()?,
+        KeySource::Fixed,
+    ));
+    let rounds = args.rounds.max(1);
+    let sessions = sessions(&store, args.sessions.max(1)).await?;
+    let mut bookers = citizens(
+        &store,
+        &vault,
+        &args.data_dir.join("sms.jsonl"),
+        args.bookings * 2 * rounds,
+    )
+    .await?;
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Alternate which side goes first, so neither always meets the warmer database.
+        for side in [round % 2 == 0, round % 2 == 1] {
+            let batch: Vec<Booker> = bookers.drain(..args.bookings).collect();
+            teeka_store::ledger::skip_ledger_writes_for_baseline_benchmark(!side);
+            let result = direct(&store, &vault, &batch, &sessions, args.connections).await;
+            teeka_store::ledger::skip_ledger_writes_for_baseline_benchmark(false);
+            let (elapsed, failed) = result?;
+            anyhow::ensure!(failed == 0, "{failed} bookings failed");
+            let rate = args.bookings as f64 / elapsed.as_secs_f64();
+            if side {
+                with.push(rate)
+            } else {
+                without.push(rate)
+            }
+        }
+    }
+    let (with, without) = (median(with), median(without));
+    println!();
+    println!(
+        "ledger cost on {}: {} bookings per side per round, {} concurrent clients, median of {rounds} rounds, {} cores",
+        store.backend_name(),
+        args.bookings,
+        args.connections,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!("| booking transaction                        | bookings/s |");
+    println!("|--------------------------------------------|-----------:|");
+    println!("| with the ledger write (leaf + event row)   | {with:>10.0} |");
+    println!("| baseline: ledger write skipped             | {without:>10.0} |");
+    println!();
+    println!(
+        "ledger cost: {:.1}% of booking throughput   (target <= 20%)",
+        (1.0 - with / without.max(1.0)) * 100.0
     );
     store.close().await;
     Ok(ExitCode::SUCCESS)
