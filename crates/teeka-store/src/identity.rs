@@ -322,11 +322,14 @@ macro_rules! identity_store_methods {
             }
             $crate::ledger::check_bounded(e)?;
             Self::lock_for_ledger(tx).await?;
-            // Leaves are never pruned, so their count is the next number even after retention.
-            let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger_leaves")
+            // Leaves are never pruned, so the last one's number is the log's length even after
+            // retention. A bare MAX(seq) is one index probe on both backends (SQLite's min/max
+            // optimisation does not apply once MAX is wrapped in an expression).
+            let last: Option<i64> = sqlx::query("SELECT MAX(seq) FROM ledger_leaves")
                 .fetch_one(&mut **tx)
                 .await?
                 .try_get(0)?;
+            let seq = last.unwrap_or(0) + 1;
             sqlx::query(
                 "INSERT INTO access_events (seq, at, actor_kind, actor_id, role, action, subject_id, purpose, request_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
