@@ -200,6 +200,14 @@ pub fn utc(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An RFC 3339 time as unix milliseconds (report windows from the CLI and the API).
+#[must_use]
+pub fn parse_instant(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+}
+
 /// The access ledger of one installation.
 #[derive(Debug)]
 pub struct Ledger {

@@ -19,6 +19,8 @@ use teeka_store::ledger::{PRUNED_THROUGH, leaf_hash};
 
 /// Rows read per page.
 const PAGE: i64 = 20_000;
+/// Mismatched entries examined for a move (each against every other mismatch).
+const MOVES_EXAMINED: usize = 64;
 
 /// What kind of damage a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -121,6 +123,8 @@ pub async fn verify(
     let mut recomputed: Vec<Option<Hash>> = vec![None; stored.len()];
     let mut pruned_through = 0u64;
     let mut orphans = Vec::new();
+    // The events that do not match their leaves, kept (the first few) to tell moves from edits.
+    let mut misfits = BTreeMap::new();
     let mut after = 0;
     loop {
         let page = store.access_events(after, PAGE).await?;
@@ -133,7 +137,12 @@ pub async fn verify(
                 .ok()
                 .filter(|i| *i < stored.len())
             {
-                Some(i) => recomputed[i] = Some(hash),
+                Some(i) => {
+                    recomputed[i] = Some(hash);
+                    if hash != stored[i] && misfits.len() < MOVES_EXAMINED {
+                        misfits.insert(i, e.event.clone());
+                    }
+                }
                 None => orphans.push(e.seq),
             }
             if e.event.action == "ledger.prune"
@@ -178,7 +187,7 @@ pub async fn verify(
             }
         }
     }
-    problems.extend(classify_mismatches(&mismatched, &stored, store).await?);
+    problems.extend(classify_mismatches(&mismatched, &stored, &misfits));
     let bound = check_checkpoints(store, origin, public, outside, &tree, &mut problems).await?;
     // An entry named exactly comes first; else the first entry after the last checkpoint that
     // still agrees with the log.
@@ -199,19 +208,13 @@ pub async fn verify(
 
 /// Entries whose content does not hash to their leaf: moved (each fits another's place) or
 /// edited.
-async fn classify_mismatches(
+fn classify_mismatches(
     mismatched: &[usize],
     stored: &[Hash],
-    store: &Store,
-) -> Result<Vec<Problem>, AppError> {
+    events: &BTreeMap<usize, teeka_store::identity::AccessEventRecord>,
+) -> Vec<Problem> {
     let mut out = Vec::new();
-    // Only the first few are examined for moves; every one is reported.
-    let mut events = BTreeMap::new();
-    for &i in mismatched.iter().take(64) {
-        if let Some(e) = store.access_events(i as i64, 1).await?.into_iter().next() {
-            events.insert(i, e.event);
-        }
-    }
+    // Only the events kept (the first few) are examined for moves; every one is reported.
     for &i in mismatched {
         let seq = i as u64 + 1;
         let moved_from = events.get(&i).and_then(|event| {
@@ -232,7 +235,7 @@ async fn classify_mismatches(
             ),
         });
     }
-    Ok(out)
+    out
 }
 
 /// Every stored checkpoint in order, then the outside one.

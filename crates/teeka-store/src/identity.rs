@@ -828,7 +828,6 @@ macro_rules! identity_store_methods {
 
         /// Access events in sequence order, from `after_seq` (exclusive), at most `limit`.
         pub async fn access_events(&self, after_seq: i64, limit: i64) -> Result<Vec<$crate::identity::StoredAccessEvent>, $crate::StoreError> {
-            use sqlx::Row;
             let rows = sqlx::query(
                 "SELECT seq, at, actor_kind, actor_id, role, action, subject_id, purpose, request_id \
                  FROM access_events WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -837,23 +836,7 @@ macro_rules! identity_store_methods {
             .bind(limit)
             .fetch_all(self.reader())
             .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok($crate::identity::StoredAccessEvent {
-                        seq: r.try_get(0)?,
-                        event: $crate::identity::AccessEventRecord {
-                            at_ms: r.try_get(1)?,
-                            actor_kind: r.try_get(2)?,
-                            actor_id: r.try_get(3)?,
-                            role: r.try_get(4)?,
-                            action: r.try_get(5)?,
-                            subject_id: r.try_get(6)?,
-                            purpose: r.try_get(7)?,
-                            request_id: r.try_get(8)?,
-                        },
-                    })
-                })
-                .collect()
+            rows.iter().map(Self::event_row).collect()
         }
 
         /// Outbox messages due now, oldest first.

@@ -255,6 +255,7 @@ macro_rules! ledger_store_methods {
             rows.iter().map(Self::event_row).collect()
         }
 
+        /// One `access_events` row (columns in the order every query here selects them).
         pub(crate) fn event_row(r: &<$db as sqlx::Database>::Row) -> Result<$crate::identity::StoredAccessEvent, $crate::StoreError> {
             use sqlx::Row;
             Ok($crate::identity::StoredAccessEvent {

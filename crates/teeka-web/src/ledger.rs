@@ -2,7 +2,7 @@
 //! consistency proofs (public, like a transparency log's), a citizen's access history (OTP
 //! session, own beneficiaries only) and the breach report (auditors and area administrators).
 
-use crate::cowin::citizen::request_id;
+use crate::cowin::citizen::{bearer_token, request_id};
 use crate::cowin::params::read_json_api;
 use crate::error::{ApiError, INVALID_PARAMETER, UNAUTHENTICATED};
 use crate::staff::SignedIn;
@@ -107,11 +107,7 @@ pub async fn access_history(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let token = bearer_token(&headers).unwrap_or("");
     let grant = citizen_grant(&app.store, token).await.map_err(|_| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -166,16 +162,13 @@ struct ReportInput {
 }
 
 fn instant(text: &str, name: &str) -> Result<i64, ApiError> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                INVALID_PARAMETER,
-                format!("{name} must be an RFC 3339 time, such as 2026-11-23T10:00:00+05:30"),
-            )
-        })
+    teeka_app::ledger::parse_instant(text).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            INVALID_PARAMETER,
+            format!("{name} must be an RFC 3339 time, such as 2026-11-23T10:00:00+05:30"),
+        )
+    })
 }
 
 /// `POST /api/v1/admin/ledger/breach-report` `{actor, from, to, notify}` → the affected people

@@ -284,15 +284,7 @@ fn staff(app: &AppState) -> Staff<'_> {
 }
 
 fn token_from(parts: &Parts) -> String {
-    if let Some(bearer) = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-    {
+    if let Some(bearer) = crate::cowin::citizen::bearer_token(&parts.headers) {
         return bearer.to_owned();
     }
     parts

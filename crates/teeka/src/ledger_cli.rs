@@ -76,9 +76,8 @@ pub enum LedgerCommand {
 }
 
 fn rfc3339(text: &str, name: &str) -> anyhow::Result<i64> {
-    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("--{name} must be RFC 3339, such as 2026-11-23T10:00:00+05:30"))?;
-    Ok(i64::try_from(t.unix_timestamp_nanos() / 1_000_000)?)
+    teeka_app::ledger::parse_instant(text)
+        .with_context(|| format!("--{name} must be RFC 3339, such as 2026-11-23T10:00:00+05:30"))
 }
 
 async fn open_ledger(

@@ -29,17 +29,20 @@ impl FromRequestParts<AppState> for Citizen {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .unwrap_or("");
+        let token = bearer_token(&parts.headers).unwrap_or("");
         Ok(Citizen(citizen_grant(&app.store, token).await?))
     }
+}
+
+/// The token of `Authorization: Bearer <token>` (either case of the scheme), if present.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
 }
 
 fn identity(app: &AppState) -> Identity<'_> {
