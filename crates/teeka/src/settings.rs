@@ -324,12 +324,15 @@ impl DatabaseArgs {
         let desk = desk_config(&file.anomaly)?;
         let mut ledger = teeka_app::ledger::LedgerConfig::default();
         if let Some(origin) = &file.ledger.origin {
-            // One line of printable text without spaces, as a checkpoint's origin must be.
+            // One line of printable text without spaces, as a checkpoint's origin must be; the
+            // key name it also becomes may not hold a '+' (signed-note rule).
             if origin.is_empty()
                 || origin.len() > 100
-                || !origin.chars().all(|c| c.is_ascii_graphic())
+                || !origin.chars().all(|c| c.is_ascii_graphic() && c != '+')
             {
-                bail!("[ledger] origin must be 1 to 100 printable characters without spaces");
+                bail!(
+                    "[ledger] origin must be 1 to 100 printable characters, without spaces or '+'"
+                );
             }
             ledger.origin.clone_from(origin);
         }
