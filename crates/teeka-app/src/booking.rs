@@ -319,9 +319,9 @@ impl Booking<'_> {
             "eligibility check for a booking",
             request_id,
         );
-        let (own, _) = self
+        let own = self
             .store
-            .read_beneficiaries(grant.account_id(), &event)
+            .booking_candidates(grant.account_id(), &request.beneficiaries, &event)
             .await?;
         let mut people = Vec::new();
         for reference_id in &request.beneficiaries {

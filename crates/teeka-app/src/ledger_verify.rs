@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use teeka_crypto::merkle::{Hash, MerkleTree, verify_consistency};
 use teeka_crypto::note::{self, Checkpoint};
 use teeka_store::Store;
-use teeka_store::ledger::{PRUNED_THROUGH, leaf_hash};
+use teeka_store::ledger::{LeafFormats, PRUNED_THROUGH};
 
 /// Rows read per page.
 const PAGE: i64 = 20_000;
@@ -120,6 +120,7 @@ pub async fn verify(
         after = last;
     }
     // Events, recomputed; positions with no event wait for the retention check.
+    let formats = store.leaf_formats().await?;
     let mut recomputed: Vec<Option<Hash>> = vec![None; stored.len()];
     let mut pruned_through = 0u64;
     let mut orphans = Vec::new();
@@ -132,7 +133,7 @@ pub async fn verify(
             break;
         };
         for e in page {
-            let hash = leaf_hash(e.seq, &e.event);
+            let hash = formats.leaf_hash(e.seq, &e.event);
             match usize::try_from(e.seq - 1)
                 .ok()
                 .filter(|i| *i < stored.len())
@@ -187,7 +188,7 @@ pub async fn verify(
             }
         }
     }
-    problems.extend(classify_mismatches(&mismatched, &stored, &misfits));
+    problems.extend(classify_mismatches(formats, &mismatched, &stored, &misfits));
     let bound = check_checkpoints(store, origin, public, outside, &tree, &mut problems).await?;
     // An entry named exactly comes first; else the first entry after the last checkpoint that
     // still agrees with the log.
@@ -209,6 +210,7 @@ pub async fn verify(
 /// Entries whose content does not hash to their leaf: moved (each fits another's place) or
 /// edited.
 fn classify_mismatches(
+    formats: LeafFormats,
     mismatched: &[usize],
     stored: &[Hash],
     events: &BTreeMap<usize, teeka_store::identity::AccessEventRecord>,
@@ -220,7 +222,7 @@ fn classify_mismatches(
         let moved_from = events.get(&i).and_then(|event| {
             mismatched
                 .iter()
-                .find(|&&j| j != i && leaf_hash(j as i64 + 1, event) == stored[j])
+                .find(|&&j| j != i && formats.leaf_hash(j as i64 + 1, event) == stored[j])
         });
         out.push(match moved_from {
             Some(j) => problem(

@@ -159,6 +159,17 @@ pub enum OtpConfirmOutcome {
     TooManyFailuresFromHere,
 }
 
+/// One of an account's beneficiaries as a booking's eligibility check reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingCandidate {
+    /// CoWIN's 14-digit `beneficiary_reference_id`.
+    pub reference_id: String,
+    /// The person's pseudonymous id.
+    pub subject_id: Uuid,
+    /// Year of birth (the only date of birth Teeka keeps).
+    pub birth_year: i32,
+}
+
 /// A beneficiary as stored: personal data sealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BeneficiaryRow {
@@ -311,30 +322,20 @@ pub enum RowKey {
 macro_rules! identity_store_methods {
     ($db:ty) => {
         /// Appends one access event in `tx`: the one function every personal-data access goes through.
-        /// Sequence numbers are gap-free: the next is taken under the ledger lock.
+        /// Sequence numbers are gap-free: the next is taken under the ledger lock, from the last
+        /// leaf (leaves are never pruned, so that is the log's length even after retention).
+        /// The leaf and the event row go in one statement, since each round trip to the database
+        /// lengthens every booking's hold on the write lock.
         pub(crate) async fn append_access_event(
             tx: &mut sqlx::Transaction<'static, $db>,
             e: &$crate::identity::AccessEventRecord,
-        ) -> Result<i64, $crate::StoreError> {
-            use sqlx::Row;
+        ) -> Result<(), $crate::StoreError> {
             if $crate::ledger::ledger_skipped_for_baseline() {
-                return Ok(0);
+                return Ok(());
             }
             $crate::ledger::check_bounded(e)?;
             Self::lock_for_ledger(tx).await?;
-            // Leaves are never pruned, so the last one's number is the log's length even after
-            // retention. A bare MAX(seq) is one index probe on both backends (SQLite's min/max
-            // optimisation does not apply once MAX is wrapped in an expression).
-            let last: Option<i64> = sqlx::query("SELECT MAX(seq) FROM ledger_leaves")
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get(0)?;
-            let seq = last.unwrap_or(0) + 1;
-            sqlx::query(
-                "INSERT INTO access_events (seq, at, actor_kind, actor_id, role, action, subject_id, purpose, request_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(seq)
+            sqlx::query(Self::APPEND_ACCESS_EVENT)
             .bind(e.at_ms)
             .bind(&e.actor_kind)
             .bind(&e.actor_id)
@@ -343,14 +344,10 @@ macro_rules! identity_store_methods {
             .bind(e.subject_id)
             .bind(&e.purpose)
             .bind(&e.request_id)
+            .bind(&$crate::ledger::leaf_hash(e)[..])
             .execute(&mut **tx)
             .await?;
-            sqlx::query("INSERT INTO ledger_leaves (seq, leaf_hash) VALUES ($1, $2)")
-                .bind(seq)
-                .bind(&$crate::ledger::leaf_hash(seq, e)[..])
-                .execute(&mut **tx)
-                .await?;
-            Ok(seq)
+            Ok(())
         }
 
         async fn count_rate_events(
@@ -793,6 +790,48 @@ macro_rules! identity_store_methods {
             }
             tx.commit().await?;
             Ok((rows, mobile))
+        }
+
+        /// The named people among an account's beneficiaries, as a booking's eligibility check
+        /// needs them (reference id, subject, birth year), with one access event per person
+        /// found, in one transaction. Only the people named are read, so only they are logged.
+        pub async fn booking_candidates(
+            &self,
+            account_id: uuid::Uuid,
+            reference_ids: &[String],
+            event: &$crate::identity::AccessEventRecord,
+        ) -> Result<Vec<$crate::identity::BookingCandidate>, $crate::StoreError> {
+            use sqlx::Row;
+            if reference_ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            // Only numbered placeholders are formatted into the text; every value is bound.
+            let placeholders: Vec<String> = (0..reference_ids.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT reference_id, subject_id, birth_year FROM beneficiaries \
+                 WHERE account_id = $1 AND reference_id IN ({}) ORDER BY reference_id",
+                placeholders.join(", ")
+            );
+            let mut tx = self.begin_write().await?;
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
+            for reference_id in reference_ids {
+                query = query.bind(reference_id);
+            }
+            let rows = query.fetch_all(&mut *tx).await?;
+            let mut found = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let candidate = $crate::identity::BookingCandidate {
+                    reference_id: row.try_get(0)?,
+                    subject_id: row.try_get(1)?,
+                    birth_year: row.try_get(2)?,
+                };
+                let mut e = event.clone();
+                e.subject_id = Some(candidate.subject_id);
+                Self::append_access_event(&mut tx, &e).await?;
+                found.push(candidate);
+            }
+            tx.commit().await?;
+            Ok(found)
         }
 
         /// Deletes one of an account's beneficiaries with its access event; false when the

@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use uuid::Uuid;
 
 /// What the leaf format starts with; a change of format changes this.
-const LEAF_FORMAT: &[u8] = b"teeka.access-event.v1";
+const LEAF_FORMAT: &[u8] = b"teeka.access-event.v2";
+
+/// The first format, which also bound the entry's sequence number (kept to verify old leaves).
+const LEAF_FORMAT_V1: &[u8] = b"teeka.access-event.v1";
 
 /// The purpose of a retention event: this, then the last sequence number whose details went.
 pub const PRUNED_THROUGH: &str = "pruned through ";
@@ -20,14 +23,21 @@ pub const PRUNED_THROUGH: &str = "pruned through ";
 /// The longest text field an access event may carry, in bytes: what bounds an entry's size.
 pub const MAX_FIELD_BYTES: usize = 200;
 
-/// The canonical bytes of event `seq`: the format tag, then every field in a fixed order, numbers
+/// The canonical bytes of an event: the format tag, then every field in a fixed order, numbers
 /// as 8-byte big-endian, text as a 2-byte length and UTF-8, the subject as a presence byte and
-/// 16 bytes. Unambiguous, so two different events never share a leaf.
+/// 16 bytes. Unambiguous, so two different events never share a leaf. The sequence number is
+/// not in it: the leaf's place in the tree binds it.
 #[must_use]
-pub fn leaf_data(seq: i64, e: &AccessEventRecord) -> Vec<u8> {
+pub fn leaf_data(e: &AccessEventRecord) -> Vec<u8> {
+    canonical(LEAF_FORMAT, None, e)
+}
+
+fn canonical(format: &[u8], seq: Option<i64>, e: &AccessEventRecord) -> Vec<u8> {
     let mut out = Vec::with_capacity(160);
-    out.extend_from_slice(LEAF_FORMAT);
-    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(format);
+    if let Some(seq) = seq {
+        out.extend_from_slice(&seq.to_be_bytes());
+    }
     out.extend_from_slice(&e.at_ms.to_be_bytes());
     for field in [
         &e.actor_kind,
@@ -52,10 +62,30 @@ pub fn leaf_data(seq: i64, e: &AccessEventRecord) -> Vec<u8> {
     out
 }
 
-/// The Merkle leaf hash of event `seq`.
+/// The Merkle leaf hash of an event, as appended now.
 #[must_use]
-pub fn leaf_hash(seq: i64, e: &AccessEventRecord) -> [u8; 32] {
-    teeka_crypto::merkle::leaf_hash(&leaf_data(seq, e))
+pub fn leaf_hash(e: &AccessEventRecord) -> [u8; 32] {
+    teeka_crypto::merkle::leaf_hash(&leaf_data(e))
+}
+
+/// Which format each leaf was written in: entries up to `v1_through` in the first (which held the
+/// sequence number), later ones in the current. Fixed by migration 9 when it ran.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LeafFormats {
+    /// The last entry written in the first format (0: none).
+    pub v1_through: i64,
+}
+
+impl LeafFormats {
+    /// The leaf hash entry `seq` must have.
+    #[must_use]
+    pub fn leaf_hash(self, seq: i64, e: &AccessEventRecord) -> [u8; 32] {
+        if seq <= self.v1_through {
+            teeka_crypto::merkle::leaf_hash(&canonical(LEAF_FORMAT_V1, Some(seq), e))
+        } else {
+            leaf_hash(e)
+        }
+    }
 }
 
 /// Refuses an event whose text would make its entry unbounded.
@@ -188,6 +218,16 @@ macro_rules! ledger_store_methods {
                 .fetch_all(self.reader())
                 .await?;
             rows.iter().map(Self::checkpoint_row).collect()
+        }
+
+        /// Which format each leaf was written in.
+        pub async fn leaf_formats(&self) -> Result<$crate::ledger::LeafFormats, $crate::StoreError> {
+            use sqlx::Row;
+            let v1_through: i64 = sqlx::query("SELECT v1_through FROM ledger_leaf_formats")
+                .fetch_one(self.reader())
+                .await?
+                .try_get(0)?;
+            Ok($crate::ledger::LeafFormats { v1_through })
         }
 
         /// The newest checkpoint.
@@ -384,7 +424,7 @@ macro_rules! ledger_store_methods {
                 let stored = Self::event_row(row)?;
                 sqlx::query("INSERT INTO ledger_leaves (seq, leaf_hash) VALUES ($1, $2)")
                     .bind(stored.seq)
-                    .bind(&$crate::ledger::leaf_hash(stored.seq, &stored.event)[..])
+                    .bind(&$crate::ledger::leaf_hash(&stored.event)[..])
                     .execute(&mut *tx)
                     .await?;
                 done += 1;
@@ -426,6 +466,11 @@ impl Store {
     /// The newest checkpoint.
     pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
         dispatch!(self, s => s.latest_checkpoint().await)
+    }
+
+    /// Which format each leaf was written in (the verifier recomputes each in its own).
+    pub async fn leaf_formats(&self) -> Result<LeafFormats, StoreError> {
+        dispatch!(self, s => s.leaf_formats().await)
     }
 
     /// One person's access history (a beneficiary of `account_id`), its own reading appended

@@ -270,6 +270,17 @@ impl Store {
         dispatch!(self, s => s.read_beneficiaries(account_id, event).await)
     }
 
+    /// The named people among an account's beneficiaries, for a booking's eligibility check;
+    /// one access event per person found.
+    pub async fn booking_candidates(
+        &self,
+        account_id: Uuid,
+        reference_ids: &[String],
+        event: &identity::AccessEventRecord,
+    ) -> Result<Vec<identity::BookingCandidate>, StoreError> {
+        dispatch!(self, s => s.booking_candidates(account_id, reference_ids, event).await)
+    }
+
     /// Deletes one of an account's beneficiaries with its access event.
     pub async fn delete_beneficiary(
         &self,

@@ -69,6 +69,11 @@ impl PgStore {
             name: "ledger",
             sql: include_str!("../migrations/postgres/0008_ledger.sql"),
         },
+        Migration {
+            version: 9,
+            name: "one_statement_append",
+            sql: include_str!("../migrations/postgres/0009_one_statement_append.sql"),
+        },
     ];
 
     /// Connects to the database at `url`.
@@ -135,6 +140,14 @@ impl PgStore {
     }
 
     /// Access events take gap-free sequence numbers: one appender at a time.
+    /// One access event, leaf and row, in one statement (after the ledger lock, so `MAX(seq)` is
+    /// read from a snapshot taken once the lock is held). Parameters as in the SQLite backend.
+    const APPEND_ACCESS_EVENT: &'static str = "WITH leaf AS ( \
+             INSERT INTO ledger_leaves (seq, leaf_hash) \
+             SELECT COALESCE(MAX(seq), 0) + 1, $9 FROM ledger_leaves RETURNING seq) \
+         INSERT INTO access_events (seq, at, actor_kind, actor_id, role, action, subject_id, purpose, request_id) \
+         SELECT seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM leaf";
+
     async fn lock_for_ledger(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
         Self::advisory_lock(tx, LEDGER_LOCK).await
     }

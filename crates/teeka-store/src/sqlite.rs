@@ -66,6 +66,11 @@ impl SqliteStore {
             name: "ledger",
             sql: include_str!("../migrations/sqlite/0008_ledger.sql"),
         },
+        Migration {
+            version: 9,
+            name: "one_statement_append",
+            sql: include_str!("../migrations/sqlite/0009_one_statement_append.sql"),
+        },
     ];
 
     /// Opens (creating if missing) the database at `url` (`sqlite://PATH` or `sqlite::memory:`).
@@ -125,6 +130,13 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// One access event, leaf and row, in one statement: the view's trigger takes the next number
+    /// (see migration 9). Parameters: at, actor kind, actor id, role, action, subject, purpose,
+    /// request id, leaf hash.
+    const APPEND_ACCESS_EVENT: &'static str = "INSERT INTO ledger_append \
+         (at, actor_kind, actor_id, role, action, subject_id, purpose, request_id, leaf_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
     /// `BEGIN IMMEDIATE` already serialises every writer.
     async fn lock_for_ledger(_tx: &mut Transaction<'static, Sqlite>) -> Result<(), StoreError> {
