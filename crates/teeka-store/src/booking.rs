@@ -206,18 +206,18 @@ macro_rules! booking_store_methods {
             .execute(&mut *tx)
             .await?;
             for (reference_id, subject_id) in &b.people {
-                let inserted = sqlx::query(
+                let mut e = event.clone();
+                e.subject_id = Some(*subject_id);
+                let (appointment_id, reference, subject, dose) = (b.appointment_id, reference_id.clone(), *subject_id, b.dose);
+                let inserted = Self::execute_and_append(
+                    &mut tx,
                     "INSERT INTO appointment_beneficiaries (appointment_id, reference_id, subject_id, dose, live) \
                      VALUES ($1, $2, $3, $4, $5)",
+                    5,
+                    move |q| q.bind(appointment_id).bind(reference).bind(subject).bind(dose).bind(true),
+                    &e,
                 )
-                .bind(b.appointment_id)
-                .bind(reference_id)
-                .bind(subject_id)
-                .bind(b.dose)
-                .bind(true)
-                .execute(&mut *tx)
-                .await
-                .map_err($crate::StoreError::from);
+                .await;
                 match inserted {
                     Ok(_) => {}
                     Err($crate::StoreError::Duplicate(_)) => {
@@ -226,9 +226,6 @@ macro_rules! booking_store_methods {
                     }
                     Err(other) => return Err(other),
                 }
-                let mut e = event.clone();
-                e.subject_id = Some(*subject_id);
-                Self::append_access_event(&mut tx, &e).await?;
             }
             let district = Self::district_of_session(&mut tx, b.session_id).await?;
             Self::note_availability_change(&mut tx, [district]).await?;

@@ -350,6 +350,50 @@ macro_rules! identity_store_methods {
             Ok(())
         }
 
+        /// Runs `statement` (parameters `$1` to `$params`, bound by `bind`), then appends `e`:
+        /// one call on SQLite, whose numbered parameters are shared by the statements of one
+        /// call, so the ledger adds no round trip to a hot path; on PostgreSQL, which prepares
+        /// one statement per call, the append follows under the ledger lock as usual.
+        pub(crate) async fn execute_and_append(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            statement: &str,
+            params: usize,
+            bind: impl FnOnce(
+                sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments>,
+            ) -> sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments>,
+            e: &$crate::identity::AccessEventRecord,
+        ) -> Result<(), $crate::StoreError> {
+            let one_call = Self::APPEND_IN_ONE_CALL && !$crate::ledger::ledger_skipped_for_baseline();
+            if !one_call {
+                bind(sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())))
+                    .execute(&mut **tx)
+                    .await?;
+                return Self::append_access_event(tx, e).await;
+            }
+            $crate::ledger::check_bounded(e)?;
+            Self::lock_for_ledger(tx).await?;
+            let numbered: Vec<String> = (params + 1..=params + 9).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "{statement}; INSERT INTO ledger_append \
+                 (at, actor_kind, actor_id, role, action, subject_id, purpose, request_id, leaf_hash) \
+                 VALUES ({})",
+                numbered.join(", ")
+            );
+            bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+                .bind(e.at_ms)
+                .bind(e.actor_kind.clone())
+                .bind(e.actor_id.clone())
+                .bind(e.role.clone())
+                .bind(e.action.clone())
+                .bind(e.subject_id)
+                .bind(e.purpose.clone())
+                .bind(e.request_id.clone())
+                .bind($crate::ledger::leaf_hash(e).to_vec())
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
         async fn count_rate_events(
             tx: &mut sqlx::Transaction<'static, $db>,
             kind: &str,

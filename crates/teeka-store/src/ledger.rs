@@ -531,3 +531,51 @@ impl Store {
         dispatch!(self, s => s.backfill_ledger_leaves().await)
     }
 }
+
+#[cfg(test)]
+// A panic is how a test reports failure.
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn event() -> AccessEventRecord {
+        AccessEventRecord {
+            at_ms: 1_700_000_000_000,
+            actor_kind: "citizen".into(),
+            actor_id: "acct".into(),
+            role: "citizen".into(),
+            action: "beneficiary.read".into(),
+            subject_id: Some(Uuid::from_u128(7)),
+            purpose: "test".into(),
+            request_id: "r1".into(),
+        }
+    }
+
+    /// Written out by hand, so a change to either format shows here.
+    fn by_hand(tag: &[u8], seq: Option<i64>) -> Vec<u8> {
+        let mut out = tag.to_vec();
+        if let Some(seq) = seq {
+            out.extend_from_slice(&seq.to_be_bytes());
+        }
+        out.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
+        for text in ["citizen", "acct", "citizen", "beneficiary.read", "test", "r1"] {
+            out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+            out.extend_from_slice(text.as_bytes());
+        }
+        out.push(1);
+        out.extend_from_slice(Uuid::from_u128(7).as_bytes());
+        out
+    }
+
+    #[test]
+    fn leaves_before_the_format_change_keep_their_sequence_number() {
+        let e = event();
+        assert_eq!(leaf_data(&e), by_hand(b"teeka.access-event.v2", None));
+        let formats = LeafFormats { v1_through: 5 };
+        let v1 = teeka_crypto::merkle::leaf_hash(&by_hand(b"teeka.access-event.v1", Some(5)));
+        assert_eq!(formats.leaf_hash(5, &e), v1);
+        assert_eq!(formats.leaf_hash(6, &e), leaf_hash(&e));
+        assert_ne!(v1, leaf_hash(&e));
+        assert_eq!(LeafFormats::default().leaf_hash(1, &e), leaf_hash(&e));
+    }
+}

@@ -148,6 +148,9 @@ impl PgStore {
          INSERT INTO access_events (seq, at, actor_kind, actor_id, role, action, subject_id, purpose, request_id) \
          SELECT seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM leaf";
 
+    /// The extended protocol prepares one statement per call.
+    const APPEND_IN_ONE_CALL: bool = false;
+
     async fn lock_for_ledger(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
         Self::advisory_lock(tx, LEDGER_LOCK).await
     }

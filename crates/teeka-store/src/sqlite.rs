@@ -138,6 +138,9 @@ impl SqliteStore {
          (at, actor_kind, actor_id, role, action, subject_id, purpose, request_id, leaf_hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
+    /// One call may carry a statement and its access event (see `execute_and_append`).
+    const APPEND_IN_ONE_CALL: bool = true;
+
     /// `BEGIN IMMEDIATE` already serialises every writer.
     async fn lock_for_ledger(_tx: &mut Transaction<'static, Sqlite>) -> Result<(), StoreError> {
         Ok(())
