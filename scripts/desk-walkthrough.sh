@@ -13,7 +13,8 @@ set -euo pipefail
 
 teeka=${TEEKA:-teeka}
 base=${BASE:-http://127.0.0.1:8080}
-: "${CENTRE:?the centre id}" "${REFERENCE_ID:?the person's reference id}" "${CODE:?the person's 4-digit code}"
+# (No apostrophes inside these messages: bash reads them as quotes there.)
+: "${CENTRE:?the centre id}" "${REFERENCE_ID:?the reference id of the person}" "${CODE:?the 4-digit code of the person}"
 vaccine=${VACCINE:-COVISHIELD}
 user=${DESK_USER:-desk.$$}
 

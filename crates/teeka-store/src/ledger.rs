@@ -558,7 +558,14 @@ mod tests {
             out.extend_from_slice(&seq.to_be_bytes());
         }
         out.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
-        for text in ["citizen", "acct", "citizen", "beneficiary.read", "test", "r1"] {
+        for text in [
+            "citizen",
+            "acct",
+            "citizen",
+            "beneficiary.read",
+            "test",
+            "r1",
+        ] {
             out.extend_from_slice(&(text.len() as u16).to_be_bytes());
             out.extend_from_slice(text.as_bytes());
         }

@@ -1007,6 +1007,7 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
             .arg(dir.path())
             .env("TEEKA", TEEKA)
             .env("BASE", format!("http://{}", server.addr))
+            .env("DESK_USER", "desk.walk")
             .env("CENTRE", &centre)
             .env("REFERENCE_ID", &reference)
             .env("CODE", &code)
@@ -1035,6 +1036,70 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
         assert!(
             !printed.contains("Desk Person"),
             "{backend:?}: names are masked"
+        );
+
+        // The ledger walk-through on what the desk just did: witness, proofs, the citizen's
+        // history, the auditor's breach report, the witness again, verify against its copy.
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/ledger-walkthrough.sh"
+        );
+        let state = dir.path().join("witness.json");
+        let out = Command::new("bash")
+            .arg(script)
+            .arg("--database-url")
+            .arg(&db.url)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("TEEKA", TEEKA)
+            .env("BASE", format!("http://{}", server.addr))
+            .env("TOKEN", t["token"].as_str().expect("token"))
+            .env("REFERENCE_ID", &reference)
+            .env("ACTOR", "desk.walk")
+            .env("STATE", &state)
+            .output()
+            .expect("bash runs");
+        let printed = stdout(&out);
+        assert!(
+            out.status.success(),
+            "{backend:?}: {printed}\n{}",
+            stderr(&out)
+        );
+        for expected in [
+            // The witness, twice, and the public checkpoint with its signature line.
+            "{\"consistent\":true,\"origin\":\"teeka.local/access-ledger\",\"tree_size\":",
+            "teeka.local/access-ledger\n",
+            "\u{2014} teeka.local/access-ledger ",
+            "\"proof\":[",
+            // The citizen sees the vaccinator's check-in and dose, each with a proof.
+            "\"action\":\"desk.checkin\"",
+            "\"action\":\"desk.dose\"",
+            "\"actor_role\":\"vaccinator\"",
+            // The auditor's report names the person the desk touched, with a notice queued.
+            "\"affected_count\":1",
+            &format!("\"beneficiary_reference_id\":\"{reference}\""),
+            // Verified against the witness's cosigned copy.
+            "\"outside_checkpoint\": true",
+            "\"problems\": []",
+            "\"affected_count\": 1",
+            "walk-through complete",
+        ] {
+            assert!(
+                printed.contains(expected),
+                "{backend:?}: no {expected} in\n{printed}"
+            );
+        }
+        assert!(
+            !printed.contains("Desk Person") && !printed.contains(mobile),
+            "{backend:?}: no name or whole mobile in the ledger's answers"
+        );
+        let witness: Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+        assert!(
+            witness["checkpoint"]
+                .as_str()
+                .is_some_and(|c| c.matches("\u{2014} ").count() == 2),
+            "{backend:?}: the witness keeps a cosigned checkpoint: {witness}"
         );
         drop(server);
     }
