@@ -301,13 +301,18 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs the benchmark.
-pub async fn run(args: BookingBench) -> anyhow::Result<ExitCode> {
+/// What both booking benchmarks start from: a fresh database (its own SQLite file `name`.db
+/// unless `--database-url`), a throwaway key set, the sessions, and enough registered people for
+/// two sides of every round.
+async fn prepare(
+    args: &BookingBench,
+    name: &str,
+) -> anyhow::Result<(Store, Arc<Vault>, Vec<uuid::Uuid>, Vec<Booker>)> {
     std::fs::create_dir_all(&args.data_dir)?;
     let url = match &args.database_url {
         Some(url) => url.clone(),
         None => {
-            let file = args.data_dir.join("bench-booking.db");
+            let file = args.data_dir.join(format!("{name}.db"));
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
             }
@@ -317,18 +322,24 @@ pub async fn run(args: BookingBench) -> anyhow::Result<ExitCode> {
     let store = open_store(&url).await?;
     anyhow::ensure!(
         store.counts().await?.centres == 0,
-        "bench booking fills its own database: give it an empty one"
+        "the benchmark fills its own database: give it an empty one"
     );
     let vault = Arc::new(Vault::new(
         teeka_crypto::Keys::generate()?,
         KeySource::Fixed,
     ));
-    let rounds = args.rounds.max(1);
     let sessions = sessions(&store, args.sessions.max(1)).await?;
     let started = Instant::now();
-    let people = args.bookings * 2 * rounds;
-    let mut bookers = citizens(&store, &vault, &args.data_dir.join("sms.jsonl"), people).await?;
+    let people = args.bookings * 2 * args.rounds.max(1);
+    let bookers = citizens(&store, &vault, &args.data_dir.join("sms.jsonl"), people).await?;
     eprintln!("registered {people} people in {:.1?}", started.elapsed());
+    Ok((store, vault, sessions, bookers))
+}
+
+/// Runs the benchmark.
+pub async fn run(args: BookingBench) -> anyhow::Result<ExitCode> {
+    let rounds = args.rounds.max(1);
+    let (store, vault, sessions, mut bookers) = prepare(&args, "bench-booking").await?;
 
     let config = WebConfig {
         public_rate_limit: None,
@@ -405,35 +416,8 @@ pub async fn run(args: BookingBench) -> anyhow::Result<ExitCode> {
 /// the ledger write (the real path) and without it (the baseline: the same transactions with
 /// `append_access_event` skipped), on its own throwaway database.
 pub async fn ledger_cost(args: BookingBench) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.data_dir)?;
-    let url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => {
-            let file = args.data_dir.join("bench-ledger.db");
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-            }
-            format!("sqlite://{}", file.display())
-        }
-    };
-    let store = open_store(&url).await?;
-    anyhow::ensure!(
-        store.counts().await?.centres == 0,
-        "bench ledger fills its own database: give it an empty one"
-    );
-    let vault = Arc::new(Vault::new(
-        teeka_crypto::Keys::generate()?,
-        KeySource::Fixed,
-    ));
     let rounds = args.rounds.max(1);
-    let sessions = sessions(&store, args.sessions.max(1)).await?;
-    let mut bookers = citizens(
-        &store,
-        &vault,
-        &args.data_dir.join("sms.jsonl"),
-        args.bookings * 2 * rounds,
-    )
-    .await?;
+    let (store, vault, sessions, mut bookers) = prepare(&args, "bench-ledger").await?;
     let (mut with, mut without, mut costs) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         // Alternate which side goes first, so neither always meets the warmer database; the
