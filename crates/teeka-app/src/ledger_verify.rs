@@ -133,12 +133,12 @@ pub async fn verify(
             break;
         };
         for e in page {
-            let hash = formats.leaf_hash(e.seq, &e.event);
             match usize::try_from(e.seq - 1)
                 .ok()
                 .filter(|i| *i < stored.len())
             {
                 Some(i) => {
+                    let hash = formats.recompute(e.seq, &e.event, &stored[i]);
                     recomputed[i] = Some(hash);
                     if hash != stored[i] && misfits.len() < MOVES_EXAMINED {
                         misfits.insert(i, e.event.clone());
@@ -154,7 +154,13 @@ pub async fn verify(
         }
         after = last;
     }
-    for seq in orphans {
+    // Events appended after the leaves were read (a live server) have their leaves by now.
+    let grown_to = stored.len() as i64
+        + store
+            .ledger_leaves(stored.len() as i64, i64::from(u32::MAX))
+            .await?
+            .len() as i64;
+    for seq in orphans.into_iter().filter(|seq| *seq > grown_to) {
         problems.push(problem(
             ProblemKind::Edited,
             u64::try_from(seq).ok(),
@@ -220,9 +226,9 @@ fn classify_mismatches(
     for &i in mismatched {
         let seq = i as u64 + 1;
         let moved_from = events.get(&i).and_then(|event| {
-            mismatched
-                .iter()
-                .find(|&&j| j != i && formats.leaf_hash(j as i64 + 1, event) == stored[j])
+            mismatched.iter().find(|&&j| {
+                j != i && formats.recompute(j as i64 + 1, event, &stored[j]) == stored[j]
+            })
         });
         out.push(match moved_from {
             Some(j) => problem(

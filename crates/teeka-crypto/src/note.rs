@@ -141,8 +141,10 @@ pub fn parse_verifier_key(text: &str) -> Result<(String, [u8; 32]), NoteError> {
         return Err(bad);
     };
     let typed = B64.decode(key).map_err(|_| bad.clone())?;
-    let (Some(&ED25519_TYPE), Ok(public)) = (typed.first(), <[u8; 32]>::try_from(&typed[1..]))
-    else {
+    let Some((&ED25519_TYPE, public)) = typed.split_first() else {
+        return Err(bad);
+    };
+    let Ok(public) = <[u8; 32]>::try_from(public) else {
         return Err(bad);
     };
     if hex::encode(key_hash(name, &public)) != hash {
@@ -319,6 +321,9 @@ mod tests {
             ("teeka.test/ledger".to_owned(), key.public())
         );
         assert!(parse_verifier_key(&vkey.replacen("+", "+0", 1)).is_err());
+        // An empty key part (a hostile server's answer) is refused, not a panic.
+        let hash = vkey.split('+').nth(1).unwrap();
+        assert!(parse_verifier_key(&format!("teeka.test/ledger+{hash}+")).is_err());
     }
 
     /// Base64 of a public key often holds a '+': the parser must not take it for a separator.

@@ -220,7 +220,11 @@ macro_rules! booking_store_methods {
                 .await;
                 match inserted {
                     Ok(_) => {}
-                    Err($crate::StoreError::Duplicate(_)) => {
+                    // Only the person's own row means "already booked"; a clash on the ledger's
+                    // tables is a fault, never a refusal.
+                    Err($crate::StoreError::Duplicate(message))
+                        if message.contains("appointment_beneficiaries") || message.contains("one_live_appointment_per_dose") =>
+                    {
                         tx.rollback().await?;
                         return Ok(BookingOutcome::AlreadyBooked(reference_id.clone()));
                     }

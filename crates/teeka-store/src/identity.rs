@@ -371,12 +371,20 @@ macro_rules! identity_store_methods {
                 return Self::append_access_event(tx, e).await;
             }
             $crate::ledger::check_bounded(e)?;
+            // The entry goes first, so a statement that went wrong can never take the entry with
+            // it; a statement that is more than one plain statement, or does not use exactly
+            // its parameters, is refused (unbound numbers would silently bind NULL).
+            let uses_its_parameters = statement.contains(&format!("${params}"))
+                && !statement.contains(&format!("${}", params + 1));
+            if statement.contains(';') || statement.contains("--") || statement.contains("/*") || !uses_its_parameters {
+                return Err($crate::StoreError::corrupt("a statement beside a ledger entry must be one plain statement using exactly its parameters"));
+            }
             Self::lock_for_ledger(tx).await?;
             let numbered: Vec<String> = (params + 1..=params + 9).map(|n| format!("${n}")).collect();
             let sql = format!(
-                "{statement}; INSERT INTO ledger_append \
+                "INSERT INTO ledger_append \
                  (at, actor_kind, actor_id, role, action, subject_id, purpose, request_id, leaf_hash) \
-                 VALUES ({})",
+                 VALUES ({}); {statement}",
                 numbered.join(", ")
             );
             bind(sqlx::query(sqlx::AssertSqlSafe(sql)))

@@ -81,11 +81,33 @@ impl LeafFormats {
     #[must_use]
     pub fn leaf_hash(self, seq: i64, e: &AccessEventRecord) -> [u8; 32] {
         if seq <= self.v1_through {
-            teeka_crypto::merkle::leaf_hash(&canonical(LEAF_FORMAT_V1, Some(seq), e))
+            leaf_hash_v1(seq, e)
         } else {
             leaf_hash(e)
         }
     }
+
+    /// The leaf hash of entry `seq` in the format its stored leaf was written in, when either
+    /// format fits it (else in the expected one). An older server still running beside a
+    /// migrated one may write v1 leaves past `v1_through`; both formats bind the whole event
+    /// under distinct tags, so accepting either lets nothing through that a hash would not.
+    #[must_use]
+    pub fn recompute(self, seq: i64, e: &AccessEventRecord, stored: &[u8; 32]) -> [u8; 32] {
+        let expected = self.leaf_hash(seq, e);
+        if expected == *stored {
+            return expected;
+        }
+        let other = if seq <= self.v1_through {
+            leaf_hash(e)
+        } else {
+            leaf_hash_v1(seq, e)
+        };
+        if other == *stored { other } else { expected }
+    }
+}
+
+fn leaf_hash_v1(seq: i64, e: &AccessEventRecord) -> [u8; 32] {
+    teeka_crypto::merkle::leaf_hash(&canonical(LEAF_FORMAT_V1, Some(seq), e))
 }
 
 /// Refuses an event whose text would make its entry unbounded.
@@ -584,5 +606,11 @@ mod tests {
         assert_eq!(formats.leaf_hash(6, &e), leaf_hash(&e));
         assert_ne!(v1, leaf_hash(&e));
         assert_eq!(LeafFormats::default().leaf_hash(1, &e), leaf_hash(&e));
+        // A v1 leaf past the boundary (an old server beside a migrated one) still fits...
+        assert_eq!(LeafFormats::default().recompute(5, &e, &v1), v1);
+        // ...but an edited event fits neither format.
+        let mut edited = e.clone();
+        edited.purpose = "other".into();
+        assert_ne!(LeafFormats::default().recompute(5, &edited, &v1), v1);
     }
 }
