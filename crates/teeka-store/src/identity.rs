@@ -335,19 +335,27 @@ macro_rules! identity_store_methods {
             }
             $crate::ledger::check_bounded(e)?;
             Self::lock_for_ledger(tx).await?;
-            sqlx::query(Self::APPEND_ACCESS_EVENT)
-            .bind(e.at_ms)
-            .bind(&e.actor_kind)
-            .bind(&e.actor_id)
-            .bind(&e.role)
-            .bind(&e.action)
-            .bind(e.subject_id)
-            .bind(&e.purpose)
-            .bind(&e.request_id)
-            .bind(&$crate::ledger::leaf_hash(e)[..])
-            .execute(&mut **tx)
-            .await?;
+            Self::bind_access_event(sqlx::query(Self::APPEND_ACCESS_EVENT), e)
+                .execute(&mut **tx)
+                .await?;
             Ok(())
+        }
+
+        /// Binds an access event as the next nine parameters, in the order of the ledger's
+        /// append (at, actor kind, actor id, role, action, subject, purpose, request id, leaf).
+        fn bind_access_event<'q>(
+            q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            e: &$crate::identity::AccessEventRecord,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+            q.bind(e.at_ms)
+                .bind(e.actor_kind.clone())
+                .bind(e.actor_id.clone())
+                .bind(e.role.clone())
+                .bind(e.action.clone())
+                .bind(e.subject_id)
+                .bind(e.purpose.clone())
+                .bind(e.request_id.clone())
+                .bind($crate::ledger::leaf_hash(e).to_vec())
         }
 
         /// Runs `statement` (parameters `$1` to `$params`, bound by `bind`), then appends `e`:
@@ -387,16 +395,7 @@ macro_rules! identity_store_methods {
                  VALUES ({}); {statement}",
                 numbered.join(", ")
             );
-            bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
-                .bind(e.at_ms)
-                .bind(e.actor_kind.clone())
-                .bind(e.actor_id.clone())
-                .bind(e.role.clone())
-                .bind(e.action.clone())
-                .bind(e.subject_id)
-                .bind(e.purpose.clone())
-                .bind(e.request_id.clone())
-                .bind($crate::ledger::leaf_hash(e).to_vec())
+            Self::bind_access_event(bind(sqlx::query(sqlx::AssertSqlSafe(sql))), e)
                 .execute(&mut **tx)
                 .await?;
             Ok(())

@@ -45,7 +45,7 @@ pub struct BookingBench {
     /// Concurrent clients (HTTP connections, or tasks calling the use case).
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
-    /// Rounds; the sides take turns and each side's median round is reported.
+    /// Rounds; the two sides take turns within each round, and the median round is reported.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
     /// Sessions the bookings spread over (all in one district, as a district's opening is).
