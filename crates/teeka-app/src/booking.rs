@@ -8,7 +8,10 @@ use crate::clock::{IST, now_ms, today_in_india};
 use crate::error::{AppError, Refusal};
 use crate::vault::Vault;
 use teeka_store::Store;
-use teeka_store::booking::{BookingOutcome, NewBooking, RescheduleOutcome};
+use teeka_store::booking::{
+    BookingFacts, BookingOutcome, NewBooking, RecordedDose, RescheduleOutcome,
+};
+use teeka_store::identity::BookingCandidate;
 use teeka_store::identity::{OutboxMessage, SealedColumn};
 use uuid::Uuid;
 
@@ -112,6 +115,117 @@ pub struct Booking<'a> {
     pub config: &'a BookingConfig,
 }
 
+/// Why a booking's checks stopped it inside its transaction.
+enum BookingStop {
+    /// A refusal to give the client.
+    Refused(AppError),
+    /// A retry of a booking already made: its confirmation number.
+    FirstAnswer(String),
+}
+
+fn already_booked(reference_id: &str) -> AppError {
+    refused(
+        Refusal::Conflict,
+        ALREADY_BOOKED,
+        format!("{reference_id} already has an appointment for this dose"),
+    )
+}
+
+/// The named people, in the request's order, when every one is among `own` (the account's) and
+/// of an age the session takes; anyone else's looks exactly like a missing one.
+fn people_of_age(
+    own: &[BookingCandidate],
+    wanted: &[String],
+    plan: &teeka_domain::SessionPlan,
+) -> Result<Vec<(String, Uuid)>, AppError> {
+    let mut people = Vec::new();
+    for reference_id in wanted {
+        let row = own
+            .iter()
+            .find(|b| &b.reference_id == reference_id)
+            .ok_or_else(not_found)?;
+        let age = plan.date.date().year() - row.birth_year;
+        let too_young = age < i32::from(plan.age.min_age);
+        let too_old = plan.age.max_age.is_some_and(|max| age > i32::from(max));
+        if too_young || too_old {
+            return Err(refused(
+                Refusal::Invalid,
+                AGE_OUTSIDE_LIMITS,
+                format!("{reference_id}: age {age} is outside this session's age limits"),
+            ));
+        }
+        people.push((row.reference_id.clone(), row.subject_id));
+    }
+    Ok(people)
+}
+
+/// Dose order, same vaccine, minimum intervals and the precaution interval, from master data,
+/// against the people's recorded doses.
+fn doses_in_order(
+    people: &[(String, Uuid)],
+    history: &[RecordedDose],
+    vaccines: &[teeka_domain::Vaccine],
+    dose: i32,
+    plan: &teeka_domain::SessionPlan,
+) -> Result<(), AppError> {
+    for (reference_id, subject) in people {
+        let mine: Vec<_> = history
+            .iter()
+            .filter(|d| d.subject_id == *subject)
+            .collect();
+        let first = mine.iter().find(|d| d.dose_number == 1);
+        let last = mine.iter().max_by_key(|d| d.dose_number);
+        let order = |m: &str| refused(Refusal::Invalid, DOSE_ORDER, format!("{reference_id}: {m}"));
+        let interval = |days: u16, since: teeka_domain::CowinDate| -> Result<(), AppError> {
+            if (plan.date.date() - since.date()).whole_days() < i64::from(days) {
+                return Err(refused(
+                    Refusal::Invalid,
+                    INTERVAL_NOT_MET,
+                    format!(
+                        "{reference_id}: at least {days} days must pass after the previous dose"
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        match dose {
+            1 if first.is_some() => return Err(order("dose 1 is already recorded")),
+            1 => {}
+            2 => {
+                let Some(first) = first else {
+                    return Err(order("dose 2 needs dose 1 recorded first"));
+                };
+                if mine.iter().any(|d| d.dose_number >= 2) {
+                    return Err(order("dose 2 is already recorded"));
+                }
+                if first.vaccine != plan.vaccine.as_str() {
+                    return Err(order("dose 2 must be the same vaccine as dose 1"));
+                }
+                let rules = vaccines.iter().find(|v| v.name.as_str() == first.vaccine);
+                let days = rules
+                    .and_then(|v| v.min_interval_days.first().copied())
+                    .unwrap_or(0);
+                interval(days, first.given_on)?;
+            }
+            _ => {
+                let (Some(first), Some(last)) = (first, last) else {
+                    return Err(order("a precaution dose follows the primary series"));
+                };
+                let rules = vaccines.iter().find(|v| v.name.as_str() == first.vaccine);
+                let primary = rules.map_or(2, |v| i32::from(v.primary_doses));
+                if last.dose_number < primary {
+                    return Err(order("a precaution dose follows the primary series"));
+                }
+                interval(
+                    rules.map_or(182, |v| v.precaution_after_days),
+                    last.given_on,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> AppError {
     AppError::refused(kind, code, message)
 }
@@ -145,24 +259,9 @@ impl Booking<'_> {
             }
             None => None,
         };
-        let (session_id, session, people) = self.eligible(grant, request, request_id).await?;
+        let (session_id, session) = self.open_session(request).await?;
         let plan = &session.plan;
-        // A retried request (the same people, dose and session, already booked together) gets the
-        // first answer instead of a second booking or an error.
-        let mut earlier = Vec::new();
-        for (_, subject) in &people {
-            earlier.push(self.store.live_appointment(*subject, dose).await?);
-        }
-        if let Some(Some((confirmation, booked_session))) = earlier.first()
-            && *booked_session == session_id
-            && earlier
-                .iter()
-                .all(|e| e.as_ref().is_some_and(|(c, _)| c == confirmation))
-        {
-            return Ok(confirmation.clone());
-        }
-        self.check_doses(&people, dose, plan).await?;
-
+        let vaccines = self.store.list_vaccines().await?;
         let appointment_id = Uuid::new_v4();
         let code = four_digit_code()?;
         let centre = self
@@ -192,17 +291,52 @@ impl Booking<'_> {
             code_sealed: self
                 .vault
                 .seal(code.as_bytes(), &appointment_code_binding(appointment_id))?,
-            people,
+            reference_ids: request.beneficiaries.clone(),
             now_ms: now_ms(),
             sms,
             idempotency,
         };
-        let event = grant.event(
-            "appointment.book",
-            "booked by the beneficiary's mobile holder",
+        // The rules run inside the booking's transaction, on what it read there: the people are
+        // the grant's own, their ages fit, a retry gets its first answer, the doses are in order.
+        let decide = |facts: &BookingFacts| -> Result<Vec<(String, Uuid)>, BookingStop> {
+            let people = people_of_age(&facts.candidates, &request.beneficiaries, plan)
+                .map_err(BookingStop::Refused)?;
+            if let Some(first) = facts.live.first()
+                && first.session_id == session_id
+                && facts.live.len() == people.len()
+                && facts
+                    .live
+                    .iter()
+                    .all(|l| l.confirmation_no == first.confirmation_no)
+            {
+                return Err(BookingStop::FirstAnswer(first.confirmation_no.clone()));
+            }
+            if let Some(live) = facts.live.first()
+                && let Some((reference_id, _)) = people.iter().find(|(_, s)| *s == live.subject_id)
+            {
+                return Err(BookingStop::Refused(already_booked(reference_id)));
+            }
+            doses_in_order(&people, &facts.doses, &vaccines, dose, plan)
+                .map_err(BookingStop::Refused)?;
+            Ok(people)
+        };
+        let read_event = grant.event(
+            "beneficiary.read",
+            "eligibility check for a booking",
             request_id,
         );
-        match self.store.book(&booking, &event).await? {
+        let book_event = grant.event(
+            "appointment.book",
+            "eligibility check and booking by the beneficiary's mobile holder",
+            request_id,
+        );
+        match self
+            .store
+            .book(&booking, decide, &read_event, &book_event)
+            .await?
+        {
+            BookingOutcome::Stopped(BookingStop::Refused(refusal)) => Err(refusal),
+            BookingOutcome::Stopped(BookingStop::FirstAnswer(confirmation)) => Ok(confirmation),
             BookingOutcome::Booked => Ok(booking.confirmation_no),
             BookingOutcome::Full => Err(refused(
                 Refusal::Conflict,
@@ -214,11 +348,7 @@ impl Booking<'_> {
                 NO_SUCH_SESSION,
                 "No such session",
             )),
-            BookingOutcome::AlreadyBooked(reference_id) => Err(refused(
-                Refusal::Conflict,
-                ALREADY_BOOKED,
-                format!("{reference_id} already has an appointment for this dose"),
-            )),
+            BookingOutcome::AlreadyBooked(reference_id) => Err(already_booked(&reference_id)),
             BookingOutcome::KeyUsed => {
                 let (key, fingerprint) = booking.idempotency.unwrap_or_default();
                 self.first_answer(grant, &key, &fingerprint)
@@ -255,14 +385,12 @@ impl Booking<'_> {
         }
     }
 
-    /// The checks a booking and a reschedule share: the people are the grant's own, the session
-    /// exists and is open for booking, the slot is the session's, every age is within its limits.
-    async fn eligible(
+    /// The checks a booking and a reschedule share that read no personal data: the people are
+    /// named well, the session exists and is open for booking, the slot is the session's.
+    async fn open_session(
         &self,
-        grant: &CitizenGrant,
         request: &ScheduleRequest,
-        request_id: &str,
-    ) -> Result<(Uuid, teeka_store::SessionAvailability, Vec<(String, Uuid)>), AppError> {
+    ) -> Result<(Uuid, teeka_store::SessionAvailability), AppError> {
         if request.beneficiaries.is_empty() || request.beneficiaries.len() > self.config.max_people
         {
             return Err(AppError::BadInput(format!(
@@ -313,6 +441,18 @@ impl Booking<'_> {
             ));
         }
 
+        Ok((session_id, session))
+    }
+
+    /// A reschedule's checks: the session's ([`Self::open_session`]), then the people are the
+    /// grant's own and every age is within the new session's limits.
+    async fn eligible(
+        &self,
+        grant: &CitizenGrant,
+        request: &ScheduleRequest,
+        request_id: &str,
+    ) -> Result<(Uuid, teeka_store::SessionAvailability, Vec<(String, Uuid)>), AppError> {
+        let (session_id, session) = self.open_session(request).await?;
         // The grant's own beneficiaries only; anyone else's looks exactly like a missing one.
         let event = grant.event(
             "beneficiary.read",
@@ -323,24 +463,7 @@ impl Booking<'_> {
             .store
             .booking_candidates(grant.account_id(), &request.beneficiaries, &event)
             .await?;
-        let mut people = Vec::new();
-        for reference_id in &request.beneficiaries {
-            let row = own
-                .iter()
-                .find(|b| &b.reference_id == reference_id)
-                .ok_or_else(not_found)?;
-            let age = plan.date.date().year() - row.birth_year;
-            let too_young = age < i32::from(plan.age.min_age);
-            let too_old = plan.age.max_age.is_some_and(|max| age > i32::from(max));
-            if too_young || too_old {
-                return Err(refused(
-                    Refusal::Invalid,
-                    AGE_OUTSIDE_LIMITS,
-                    format!("{reference_id}: age {age} is outside this session's age limits"),
-                ));
-            }
-            people.push((row.reference_id.clone(), row.subject_id));
-        }
+        let people = people_of_age(&own, &request.beneficiaries, &session.plan)?;
         Ok((session_id, session, people))
     }
 
@@ -354,63 +477,7 @@ impl Booking<'_> {
         let subjects: Vec<Uuid> = people.iter().map(|(_, s)| *s).collect();
         let history = self.store.recorded_doses(&subjects).await?;
         let vaccines = self.store.list_vaccines().await?;
-        for (reference_id, subject) in people {
-            let mine: Vec<_> = history
-                .iter()
-                .filter(|d| d.subject_id == *subject)
-                .collect();
-            let first = mine.iter().find(|d| d.dose_number == 1);
-            let last = mine.iter().max_by_key(|d| d.dose_number);
-            let order =
-                |m: &str| refused(Refusal::Invalid, DOSE_ORDER, format!("{reference_id}: {m}"));
-            let interval = |days: u16, since: teeka_domain::CowinDate| -> Result<(), AppError> {
-                if (plan.date.date() - since.date()).whole_days() < i64::from(days) {
-                    return Err(refused(
-                        Refusal::Invalid,
-                        INTERVAL_NOT_MET,
-                        format!(
-                            "{reference_id}: at least {days} days must pass after the previous dose"
-                        ),
-                    ));
-                }
-                Ok(())
-            };
-            match dose {
-                1 if first.is_some() => return Err(order("dose 1 is already recorded")),
-                1 => {}
-                2 => {
-                    let Some(first) = first else {
-                        return Err(order("dose 2 needs dose 1 recorded first"));
-                    };
-                    if mine.iter().any(|d| d.dose_number >= 2) {
-                        return Err(order("dose 2 is already recorded"));
-                    }
-                    if first.vaccine != plan.vaccine.as_str() {
-                        return Err(order("dose 2 must be the same vaccine as dose 1"));
-                    }
-                    let rules = vaccines.iter().find(|v| v.name.as_str() == first.vaccine);
-                    let days = rules
-                        .and_then(|v| v.min_interval_days.first().copied())
-                        .unwrap_or(0);
-                    interval(days, first.given_on)?;
-                }
-                _ => {
-                    let (Some(first), Some(last)) = (first, last) else {
-                        return Err(order("a precaution dose follows the primary series"));
-                    };
-                    let rules = vaccines.iter().find(|v| v.name.as_str() == first.vaccine);
-                    let primary = rules.map_or(2, |v| i32::from(v.primary_doses));
-                    if last.dose_number < primary {
-                        return Err(order("a precaution dose follows the primary series"));
-                    }
-                    interval(
-                        rules.map_or(182, |v| v.precaution_after_days),
-                        last.given_on,
-                    )?;
-                }
-            }
-        }
-        Ok(())
+        doses_in_order(people, &history, &vaccines, dose, plan)
     }
 
     /// Moves a live appointment (everyone on it) to another session and slot, after the same

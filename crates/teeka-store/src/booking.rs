@@ -46,8 +46,9 @@ pub struct NewBooking {
     pub dose: i32,
     /// The 4-digit code, sealed (shown to the citizen, never to staff listings).
     pub code_sealed: Vec<u8>,
-    /// Who: (reference id, subject id).
-    pub people: Vec<(String, Uuid)>,
+    /// Who, as the request names them (beneficiary reference ids); the booking's checks, run
+    /// inside its transaction, turn them into people.
+    pub reference_ids: Vec<String>,
     /// Now (unix ms).
     pub now_ms: i64,
     /// The confirmation SMS, queued in the same transaction.
@@ -57,9 +58,36 @@ pub struct NewBooking {
     pub idempotency: Option<(String, Vec<u8>)>,
 }
 
-/// What became of a booking.
+/// What a booking's checks need to know of the people it names, read inside the booking's own
+/// transaction, so the checks and the booking see the same rows and one access event per person
+/// covers both the read and the write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookingFacts {
+    /// The named people that are the account's own (anyone else's is simply absent).
+    pub candidates: Vec<crate::identity::BookingCandidate>,
+    /// Their recorded doses (not revoked).
+    pub doses: Vec<RecordedDose>,
+    /// Their live appointments for this booking's dose.
+    pub live: Vec<LiveBooking>,
+}
+
+/// A person's live appointment for a dose, as a booking's checks see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BookingOutcome {
+pub struct LiveBooking {
+    /// Whose.
+    pub subject_id: Uuid,
+    /// Its confirmation number.
+    pub confirmation_no: String,
+    /// Its session.
+    pub session_id: Uuid,
+}
+
+/// What became of a booking; `S` is what the caller's checks stopped it with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookingOutcome<S> {
+    /// The caller's checks stopped the booking (a refusal, or the first answer to a retry); the
+    /// people read were logged as read.
+    Stopped(S),
     /// Booked.
     Booked,
     /// Not enough online capacity left for everyone in the booking.
@@ -149,20 +177,106 @@ macro_rules! booking_store_methods {
             Ok(teeka_domain::DistrictId(district))
         }
 
-        /// Books everyone in `b` into the session, all or none, with one access event per person.
-        pub async fn book(
+        /// What a booking's checks need of the named people, read in the booking's transaction
+        /// in one statement: each of the account's own among them with its live appointment for
+        /// the dose (at most one, an index keeps it so) and its recorded doses.
+        async fn booking_facts(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            account_id: uuid::Uuid,
+            reference_ids: &[String],
+            dose: i32,
+        ) -> Result<$crate::booking::BookingFacts, $crate::StoreError> {
+            use sqlx::Row;
+            let mut facts = $crate::booking::BookingFacts::default();
+            if reference_ids.is_empty() {
+                return Ok(facts);
+            }
+            // Only numbered placeholders are formatted into the text; every value is bound.
+            let placeholders: Vec<String> = (0..reference_ids.len()).map(|i| format!("${}", i + 5)).collect();
+            let sql = format!(
+                "SELECT b.reference_id, b.subject_id, b.birth_year, a.confirmation_no, a.session_id, \
+                 d.dose_number, d.vaccine_name, d.given_on FROM beneficiaries b \
+                 LEFT JOIN appointment_beneficiaries ab ON ab.subject_id = b.subject_id AND ab.dose = $2 AND ab.live = $3 \
+                 LEFT JOIN appointments a ON a.appointment_id = ab.appointment_id \
+                 LEFT JOIN doses d ON d.subject_id = b.subject_id AND d.revoked = $4 \
+                 WHERE b.account_id = $1 AND b.reference_id IN ({}) ORDER BY b.reference_id, d.dose_number",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).bind(dose).bind(true).bind(false);
+            for reference_id in reference_ids {
+                query = query.bind(reference_id);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                let subject_id: uuid::Uuid = row.try_get(1)?;
+                if facts.candidates.last().is_none_or(|c| c.subject_id != subject_id) {
+                    facts.candidates.push($crate::identity::BookingCandidate {
+                        reference_id: row.try_get(0)?,
+                        subject_id,
+                        birth_year: row.try_get(2)?,
+                    });
+                    let confirmation: Option<String> = row.try_get(3)?;
+                    let session: Option<uuid::Uuid> = row.try_get(4)?;
+                    if let (Some(confirmation_no), Some(session_id)) = (confirmation, session) {
+                        facts.live.push($crate::booking::LiveBooking { subject_id, confirmation_no, session_id });
+                    }
+                }
+                let dose_number: Option<i32> = row.try_get(5)?;
+                if let Some(dose_number) = dose_number {
+                    facts.doses.push($crate::booking::RecordedDose {
+                        subject_id,
+                        dose_number,
+                        vaccine: row.try_get(6)?,
+                        given_on: teeka_domain::CowinDate(row.try_get(7)?),
+                    });
+                }
+            }
+            Ok(facts)
+        }
+
+        /// Logs the people a booking read, when it stopped before booking them.
+        async fn log_booking_reads(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            facts: &$crate::booking::BookingFacts,
+            event: &$crate::identity::AccessEventRecord,
+        ) -> Result<(), $crate::StoreError> {
+            for candidate in &facts.candidates {
+                let mut e = event.clone();
+                e.subject_id = Some(candidate.subject_id);
+                Self::append_access_event(tx, &e).await?;
+            }
+            Ok(())
+        }
+
+        /// Books the people `b` names into the session, all or none, in one transaction: it reads
+        /// what the checks need (`booking_facts`), lets `decide` (the caller's rules, pure) turn
+        /// the request into people or stop it, then books them with one `book_event` per person,
+        /// which covers the read as well. A booking that stops after the read logs each person
+        /// read with `read_event` instead: in the same transaction when nothing was written yet,
+        /// else (a race lost on the way) in its own, before the answer goes out.
+        pub async fn book<S: Send>(
             &self,
             b: &$crate::booking::NewBooking,
-            event: &$crate::identity::AccessEventRecord,
-        ) -> Result<$crate::booking::BookingOutcome, $crate::StoreError> {
+            decide: impl FnOnce(&$crate::booking::BookingFacts) -> Result<Vec<(String, uuid::Uuid)>, S> + Send,
+            read_event: &$crate::identity::AccessEventRecord,
+            book_event: &$crate::identity::AccessEventRecord,
+        ) -> Result<$crate::booking::BookingOutcome<S>, $crate::StoreError> {
             use $crate::booking::BookingOutcome;
             let Some((take, _)) = $crate::booking::capacity_sql(b.dose) else {
                 return Ok(BookingOutcome::NoSession);
             };
-            let n = i32::try_from(b.people.len()).map_err($crate::StoreError::corrupt)?;
             let mut tx = self.begin_write().await?;
-            // The key first: a concurrent retry with the same key waits here for this one (the
-            // primary key), then finds the key taken and reads the first answer.
+            let facts = Self::booking_facts(&mut tx, b.account_id, &b.reference_ids, b.dose).await?;
+            let people = match decide(&facts) {
+                Ok(people) => people,
+                Err(stop) => {
+                    Self::log_booking_reads(&mut tx, &facts, read_event).await?;
+                    tx.commit().await?;
+                    return Ok(BookingOutcome::Stopped(stop));
+                }
+            };
+            let n = i32::try_from(people.len()).map_err($crate::StoreError::corrupt)?;
+            // The key before any write: a concurrent retry with the same key waits here for this
+            // one (the primary key), then finds the key taken and reads the first answer.
             if let Some((key, hash)) = &b.idempotency {
                 let recorded = sqlx::query(
                     "INSERT INTO idempotency_keys (account_id, idem_key, request_hash, confirmation_no, created_at) \
@@ -177,7 +291,9 @@ macro_rules! booking_store_methods {
                 .await?
                 .rows_affected();
                 if recorded != 1 {
-                    tx.rollback().await?;
+                    // Nothing was written: the read is logged in this transaction.
+                    Self::log_booking_reads(&mut tx, &facts, read_event).await?;
+                    tx.commit().await?;
                     return Ok(BookingOutcome::KeyUsed);
                 }
             }
@@ -189,6 +305,7 @@ macro_rules! booking_store_methods {
                     .await?
                     .is_some();
                 tx.rollback().await?;
+                self.log_reads_after_rollback(&facts, read_event).await?;
                 return Ok(if exists { BookingOutcome::Full } else { BookingOutcome::NoSession });
             }
             sqlx::query(
@@ -205,8 +322,8 @@ macro_rules! booking_store_methods {
             .bind(b.now_ms)
             .execute(&mut *tx)
             .await?;
-            for (reference_id, subject_id) in &b.people {
-                let mut e = event.clone();
+            for (reference_id, subject_id) in &people {
+                let mut e = book_event.clone();
                 e.subject_id = Some(*subject_id);
                 let (appointment_id, reference, subject, dose) = (b.appointment_id, reference_id.clone(), *subject_id, b.dose);
                 let inserted = Self::execute_and_append(
@@ -226,6 +343,7 @@ macro_rules! booking_store_methods {
                         if message.contains("appointment_beneficiaries") || message.contains("one_live_appointment_per_dose") =>
                     {
                         tx.rollback().await?;
+                        self.log_reads_after_rollback(&facts, read_event).await?;
                         return Ok(BookingOutcome::AlreadyBooked(reference_id.clone()));
                     }
                     Err(other) => return Err(other),
@@ -238,6 +356,19 @@ macro_rules! booking_store_methods {
             }
             tx.commit().await?;
             Ok(BookingOutcome::Booked)
+        }
+
+        /// Logs a booking's read in a transaction of its own, after the booking's was rolled
+        /// back (a lost race: the session filled, or the person was booked meanwhile).
+        async fn log_reads_after_rollback(
+            &self,
+            facts: &$crate::booking::BookingFacts,
+            read_event: &$crate::identity::AccessEventRecord,
+        ) -> Result<(), $crate::StoreError> {
+            let mut tx = self.begin_write().await?;
+            Self::log_booking_reads(&mut tx, facts, read_event).await?;
+            tx.commit().await?;
+            Ok(())
         }
 
         /// Cancels the named people's places on one of the account's appointments and gives their

@@ -350,13 +350,16 @@ impl Store {
         dispatch!(self, s => s.replace_sealed(column, key, old, new).await)
     }
 
-    /// Books people into a session, all or none.
-    pub async fn book(
+    /// Books the people a request names into a session, all or none, in one transaction that
+    /// reads what `decide` (the caller's rules) needs, lets it decide, and books.
+    pub async fn book<S: Send>(
         &self,
         b: &booking::NewBooking,
-        event: &identity::AccessEventRecord,
-    ) -> Result<booking::BookingOutcome, StoreError> {
-        dispatch!(self, s => s.book(b, event).await)
+        decide: impl FnOnce(&booking::BookingFacts) -> Result<Vec<(String, Uuid)>, S> + Send,
+        read_event: &identity::AccessEventRecord,
+        book_event: &identity::AccessEventRecord,
+    ) -> Result<booking::BookingOutcome<S>, StoreError> {
+        dispatch!(self, s => s.book(b, decide, read_event, book_event).await)
     }
 
     /// Cancels people's places on an appointment, giving capacity back.

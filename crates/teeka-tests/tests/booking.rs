@@ -200,11 +200,39 @@ async fn each_eligibility_rule_refuses_with_its_code_and_cancel_gives_capacity_b
         };
         let code = |r: &(u16, Value)| (r.0, r.1["errorCode"].as_str().unwrap_or("").to_owned());
 
+        // The ledger entries a request added: one per person, naming what was done.
+        let ledger_len = || {
+            let store = store.clone();
+            async move {
+                store
+                    .access_events(0, 1_000_000)
+                    .await
+                    .expect("events")
+                    .len()
+            }
+        };
+        let actions_since = |from: usize| {
+            let store = store.clone();
+            async move {
+                let events = store.access_events(0, 1_000_000).await.expect("events");
+                events[from..]
+                    .iter()
+                    .map(|e| e.event.action.clone())
+                    .collect::<Vec<_>>()
+            }
+        };
+
         let senior_session = centre_and_session(&store, tomorrow, "COVISHIELD", 5, 5, 45).await;
+        let mark = ledger_len().await;
         assert_eq!(
             code(&book(&young, schedule(senior_session, 1, &[&young_ref])).await),
             (400, "TKABKG0002".into()),
             "{backend:?}: age"
+        );
+        assert_eq!(
+            actions_since(mark).await,
+            ["beneficiary.read"],
+            "{backend:?}: a refused booking logs the person it read"
         );
 
         let session = centre_and_session(&store, tomorrow, "COVISHIELD", 5, 5, 18).await;
@@ -258,8 +286,14 @@ async fn each_eligibility_rule_refuses_with_its_code_and_cancel_gives_capacity_b
         assert_eq!(code(&r), (400, "TKABKG0006".into()), "{backend:?}: cut-off");
 
         // Book, refuse a second live appointment for the same dose, cancel, and the place is back.
+        let mark = ledger_len().await;
         let (status, ok) = book(&adult, schedule(session, 1, &[&adult_ref])).await;
         assert_eq!(status, 200, "{backend:?}: {ok}");
+        assert_eq!(
+            actions_since(mark).await,
+            ["appointment.book"],
+            "{backend:?}: one entry covers the booking's read and write"
+        );
         let confirmation = ok["appointment_confirmation_no"]
             .as_str()
             .expect("confirmation")
@@ -289,11 +323,13 @@ async fn each_eligibility_rule_refuses_with_its_code_and_cancel_gives_capacity_b
             .dose1;
         assert_eq!(left, 4, "{backend:?}: not booked twice");
         let other_session = centre_and_session(&store, tomorrow, "COVISHIELD", 5, 5, 18).await;
+        let mark = ledger_len().await;
         assert_eq!(
             code(&book(&adult, schedule(other_session, 1, &[&adult_ref])).await),
             (409, "TKABKG0005".into()),
             "{backend:?}: one live appointment per dose"
         );
+        assert_eq!(actions_since(mark).await, ["beneficiary.read"]);
         let (status, _) = call(
             addr,
             Method::POST,
