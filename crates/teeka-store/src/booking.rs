@@ -323,22 +323,20 @@ macro_rules! booking_store_methods {
             .execute(&mut *tx)
             .await?;
             for (reference_id, subject_id) in &people {
-                let mut e = book_event.clone();
-                e.subject_id = Some(*subject_id);
-                let (appointment_id, reference, subject, dose) = (b.appointment_id, reference_id.clone(), *subject_id, b.dose);
-                let inserted = Self::execute_and_append(
-                    &mut tx,
+                let inserted = sqlx::query(
                     "INSERT INTO appointment_beneficiaries (appointment_id, reference_id, subject_id, dose, live) \
                      VALUES ($1, $2, $3, $4, $5)",
-                    5,
-                    move |q| q.bind(appointment_id).bind(reference).bind(subject).bind(dose).bind(true),
-                    &e,
                 )
+                .bind(b.appointment_id)
+                .bind(reference_id)
+                .bind(*subject_id)
+                .bind(b.dose)
+                .bind(true)
+                .execute(&mut *tx)
                 .await;
-                match inserted {
+                match inserted.map_err($crate::StoreError::from) {
                     Ok(_) => {}
-                    // Only the person's own row means "already booked"; a clash on the ledger's
-                    // tables is a fault, never a refusal.
+                    // Only the person's own row means "already booked".
                     Err($crate::StoreError::Duplicate(message))
                         if message.contains("appointment_beneficiaries") || message.contains("one_live_appointment_per_dose") =>
                     {
@@ -350,10 +348,31 @@ macro_rules! booking_store_methods {
                 }
             }
             let district = Self::district_of_session(&mut tx, b.session_id).await?;
-            Self::note_availability_change(&mut tx, [district]).await?;
-            if let Some(sms) = &b.sms {
-                Self::insert_outbox(&mut tx, sms).await?;
+            // One entry per person. The ledger's lock and the district's counter are held to the
+            // commit by every booking, so both come last, in the order every writer takes them
+            // (sessions, ledger, district counters); the last entry rides with the SMS, one
+            // round trip fewer.
+            let mut entries: Vec<_> = people
+                .iter()
+                .map(|(_, subject)| {
+                    let mut e = book_event.clone();
+                    e.subject_id = Some(*subject);
+                    e
+                })
+                .collect();
+            let beside_sms = b.sms.as_ref().and_then(|sms| entries.pop().map(|e| (sms, e)));
+            for e in &entries {
+                Self::append_access_event(&mut tx, e).await?;
             }
+            match beside_sms {
+                Some((sms, e)) => Self::insert_outbox_and_append(&mut tx, sms, &e).await?,
+                None => {
+                    if let Some(sms) = &b.sms {
+                        Self::insert_outbox(&mut tx, sms).await?;
+                    }
+                }
+            }
+            Self::note_availability_change(&mut tx, [district]).await?;
             tx.commit().await?;
             Ok(BookingOutcome::Booked)
         }

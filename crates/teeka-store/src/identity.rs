@@ -318,12 +318,18 @@ pub enum RowKey {
     Text(String),
 }
 
+/// Queues one message in the outbox (six parameters).
+pub(crate) const INSERT_OUTBOX: &str = "INSERT INTO outbox (message_id, channel, template, payload_sealed, attempts, next_attempt_at, created_at) \
+     VALUES ($1, $2, $3, $4, 0, $5, $6)";
+
 /// Stamps the identity methods onto a backend (see `common.rs` for why a macro).
 macro_rules! identity_store_methods {
     ($db:ty) => {
         /// Appends one access event in `tx`: the one function every personal-data access goes through.
-        /// Sequence numbers are gap-free: the next is taken under the ledger lock, from the last
-        /// leaf (leaves are never pruned, so that is the log's length even after retention).
+        /// Sequence numbers are gap-free: the next is taken under the ledger lock (SQLite: from
+        /// the last leaf, under the single writer's lock; PostgreSQL: from the head row, whose
+        /// update is the lock). Leaves are never pruned, so either is the log's length even after
+        /// retention.
         /// The leaf and the event row go in one statement, since each round trip to the database
         /// lengthens every booking's hold on the write lock.
         pub(crate) async fn append_access_event(
@@ -334,7 +340,8 @@ macro_rules! identity_store_methods {
                 return Ok(());
             }
             $crate::ledger::check_bounded(e)?;
-            Self::lock_for_ledger(tx).await?;
+            // The statement takes the ledger's lock itself (SQLite: the writer's; PostgreSQL:
+            // the head row's).
             Self::bind_access_event(sqlx::query(Self::APPEND_ACCESS_EVENT), e)
                 .execute(&mut **tx)
                 .await?;
@@ -358,10 +365,12 @@ macro_rules! identity_store_methods {
                 .bind($crate::ledger::leaf_hash(e).to_vec())
         }
 
-        /// Runs `statement` (parameters `$1` to `$params`, bound by `bind`), then appends `e`:
-        /// one call on SQLite, whose numbered parameters are shared by the statements of one
-        /// call, so the ledger adds no round trip to a hot path; on PostgreSQL, which prepares
-        /// one statement per call, the append follows under the ledger lock as usual.
+        /// Runs `statement` (parameters `$1` to `$params`, bound by `bind`) with `e` on the
+        /// ledger, in one call, so the ledger adds no round trip to a hot path: on SQLite the
+        /// entry goes first in the call (the statements of one call share their numbered
+        /// parameters); on PostgreSQL it rides in the statement's own `WITH` clause (see each
+        /// backend's `statement_with_entry`). Either way the statement and the entry stand or
+        /// fall together, and the ledger's lock is held from here to the commit.
         pub(crate) async fn execute_and_append(
             tx: &mut sqlx::Transaction<'static, $db>,
             statement: &str,
@@ -371,30 +380,25 @@ macro_rules! identity_store_methods {
             ) -> sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments>,
             e: &$crate::identity::AccessEventRecord,
         ) -> Result<(), $crate::StoreError> {
-            let one_call = Self::APPEND_IN_ONE_CALL && !$crate::ledger::ledger_skipped_for_baseline();
-            if !one_call {
+            if $crate::ledger::ledger_skipped_for_baseline() {
                 bind(sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())))
                     .execute(&mut **tx)
                     .await?;
-                return Self::append_access_event(tx, e).await;
+                return Ok(());
             }
             $crate::ledger::check_bounded(e)?;
-            // The entry goes first, so a statement that went wrong can never take the entry with
-            // it; a statement that is more than one plain statement, or does not use exactly
-            // its parameters, is refused (unbound numbers would silently bind NULL).
+            // One plain INSERT, UPDATE or DELETE using exactly its parameters, or nothing: more
+            // would not fit beside the entry, and unbound numbers would silently bind NULL.
             let uses_its_parameters = statement.contains(&format!("${params}"))
                 && !statement.contains(&format!("${}", params + 1));
-            if statement.contains(';') || statement.contains("--") || statement.contains("/*") || !uses_its_parameters {
-                return Err($crate::StoreError::corrupt("a statement beside a ledger entry must be one plain statement using exactly its parameters"));
+            let plain = ["INSERT ", "UPDATE ", "DELETE "].iter().any(|verb| statement.starts_with(verb))
+                && !statement.contains(';')
+                && !statement.contains("--")
+                && !statement.contains("/*");
+            if !plain || !uses_its_parameters {
+                return Err($crate::StoreError::corrupt("a statement beside a ledger entry must be one plain INSERT, UPDATE or DELETE using exactly its parameters"));
             }
-            Self::lock_for_ledger(tx).await?;
-            let numbered: Vec<String> = (params + 1..=params + 9).map(|n| format!("${n}")).collect();
-            let sql = format!(
-                "INSERT INTO ledger_append \
-                 (at, actor_kind, actor_id, role, action, subject_id, purpose, request_id, leaf_hash) \
-                 VALUES ({}); {statement}",
-                numbered.join(", ")
-            );
+            let sql = Self::statement_with_entry(statement, params + 1);
             Self::bind_access_event(bind(sqlx::query(sqlx::AssertSqlSafe(sql))), e)
                 .execute(&mut **tx)
                 .await?;
@@ -436,19 +440,33 @@ macro_rules! identity_store_methods {
             tx: &mut sqlx::Transaction<'static, $db>,
             m: &$crate::identity::OutboxMessage,
         ) -> Result<(), $crate::StoreError> {
-            sqlx::query(
-                "INSERT INTO outbox (message_id, channel, template, payload_sealed, attempts, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, 0, $5, $6)",
-            )
-            .bind(m.message_id)
-            .bind(&m.channel)
-            .bind(&m.template)
-            .bind(&m.payload_sealed)
-            .bind(m.next_attempt_at_ms)
-            .bind(m.created_at_ms)
-            .execute(&mut **tx)
-            .await?;
+            Self::bind_outbox(sqlx::query($crate::identity::INSERT_OUTBOX), m.clone())
+                .execute(&mut **tx)
+                .await?;
             Ok(())
+        }
+
+        /// Queues a message with an access event beside it, in one call.
+        pub(crate) async fn insert_outbox_and_append(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            m: &$crate::identity::OutboxMessage,
+            e: &$crate::identity::AccessEventRecord,
+        ) -> Result<(), $crate::StoreError> {
+            let m = m.clone();
+            Self::execute_and_append(tx, $crate::identity::INSERT_OUTBOX, 6, move |q| Self::bind_outbox(q, m), e).await
+        }
+
+        /// Binds a message as [`INSERT_OUTBOX`](crate::identity::INSERT_OUTBOX)'s parameters.
+        fn bind_outbox<'q>(
+            q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            m: $crate::identity::OutboxMessage,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+            q.bind(m.message_id)
+                .bind(m.channel)
+                .bind(m.template)
+                .bind(m.payload_sealed)
+                .bind(m.next_attempt_at_ms)
+                .bind(m.created_at_ms)
         }
 
         /// Records an OTP send if every limit allows it, and queues its SMS, in one transaction.

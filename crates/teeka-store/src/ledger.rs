@@ -451,6 +451,9 @@ macro_rules! ledger_store_methods {
                     .await?;
                 done += 1;
             }
+            if let Some(resync) = Self::RESYNC_LEDGER_HEAD {
+                sqlx::query(resync).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(done)
         }

@@ -17,7 +17,6 @@ use std::time::Duration;
 /// Advisory lock keys, so that concurrent processes take turns on one-at-a-time work.
 const MIGRATION_LOCK: i64 = 0x7465_656b_6101;
 const CENTRE_ID_LOCK: i64 = 0x7465_656b_6102;
-const LEDGER_LOCK: i64 = 0x7465_656b_6103;
 /// The first key of two-key advisory locks on rate-limit buckets.
 const BUCKET_LOCK_SPACE: i32 = 0x7465_656b;
 
@@ -73,6 +72,11 @@ impl PgStore {
             version: 9,
             name: "one_statement_append",
             sql: include_str!("../migrations/postgres/0009_one_statement_append.sql"),
+        },
+        Migration {
+            version: 10,
+            name: "ledger_head",
+            sql: include_str!("../migrations/postgres/0010_ledger_head.sql"),
         },
     ];
 
@@ -139,20 +143,54 @@ impl PgStore {
         Ok(())
     }
 
-    /// Access events take gap-free sequence numbers: one appender at a time.
-    /// One access event, leaf and row, in one statement (after the ledger lock, so `MAX(seq)` is
-    /// read from a snapshot taken once the lock is held). Parameters as in the SQLite backend.
-    const APPEND_ACCESS_EVENT: &'static str = "WITH leaf AS ( \
-             INSERT INTO ledger_leaves (seq, leaf_hash) \
-             SELECT COALESCE(MAX(seq), 0) + 1, $9 FROM ledger_leaves RETURNING seq) \
+    /// One access event, leaf and row, in one statement. Its number comes from the ledger's head
+    /// row (migration 10), whose update locks the row until this transaction ends: one appender
+    /// at a time, gap-free numbers in commit order, and a waiting appender, once let through,
+    /// updates the row as the last one left it (read committed re-reads an updated row).
+    /// Parameters as in the SQLite backend.
+    const APPEND_ACCESS_EVENT: &'static str = "WITH head AS ( \
+             UPDATE ledger_head SET last_seq = last_seq + 1 RETURNING last_seq), \
+         leaf AS ( \
+             INSERT INTO ledger_leaves (seq, leaf_hash) SELECT last_seq, $9 FROM head RETURNING seq) \
          INSERT INTO access_events (seq, at, actor_kind, actor_id, role, action, subject_id, purpose, request_id) \
          SELECT seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM leaf";
 
-    /// The extended protocol prepares one statement per call.
-    const APPEND_IN_ONE_CALL: bool = false;
+    /// After leaves are written by number (the backfill), the head row catches up with them.
+    const RESYNC_LEDGER_HEAD: Option<&'static str> =
+        Some("UPDATE ledger_head SET last_seq = (SELECT COALESCE(MAX(seq), 0) FROM ledger_leaves)");
 
+    /// `statement` with an access event beside it, as one statement: the event's append rides in
+    /// its `WITH` clause (data-modifying sub-statements always run, once, in full), its nine
+    /// parameters numbered from `first`.
+    fn statement_with_entry(statement: &str, first: usize) -> String {
+        let n = |i: usize| format!("${}", first + i);
+        format!(
+            "WITH entry_head AS ( \
+                 UPDATE ledger_head SET last_seq = last_seq + 1 RETURNING last_seq), \
+             entry_leaf AS ( \
+                 INSERT INTO ledger_leaves (seq, leaf_hash) SELECT last_seq, {} FROM entry_head RETURNING seq), \
+             entry_event AS ( \
+                 INSERT INTO access_events (seq, at, actor_kind, actor_id, role, action, subject_id, purpose, request_id) \
+                 SELECT seq, {}, {}, {}, {}, {}, {}, {}, {} FROM entry_leaf) \
+             {statement}",
+            n(8),
+            n(0),
+            n(1),
+            n(2),
+            n(3),
+            n(4),
+            n(5),
+            n(6),
+            n(7)
+        )
+    }
+
+    /// Holds the ledger still: the head row every append updates.
     async fn lock_for_ledger(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
-        Self::advisory_lock(tx, LEDGER_LOCK).await
+        sqlx::query("SELECT last_seq FROM ledger_head WHERE only_row = 1 FOR UPDATE")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     shared_store_methods!(Postgres);

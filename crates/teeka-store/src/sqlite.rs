@@ -138,8 +138,20 @@ impl SqliteStore {
          (at, actor_kind, actor_id, role, action, subject_id, purpose, request_id, leaf_hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-    /// One call may carry a statement and its access event (see `execute_and_append`).
-    const APPEND_IN_ONE_CALL: bool = true;
+    /// The next number is read from the leaves themselves: nothing to catch up.
+    const RESYNC_LEDGER_HEAD: Option<&'static str> = None;
+
+    /// `statement` with an access event beside it, in one call: the event's insert first, its
+    /// nine parameters numbered from `first` (the statements of one call share their numbers).
+    fn statement_with_entry(statement: &str, first: usize) -> String {
+        let numbered: Vec<String> = (first..first + 9).map(|n| format!("${n}")).collect();
+        format!(
+            "INSERT INTO ledger_append \
+             (at, actor_kind, actor_id, role, action, subject_id, purpose, request_id, leaf_hash) \
+             VALUES ({}); {statement}",
+            numbered.join(", ")
+        )
+    }
 
     /// `BEGIN IMMEDIATE` already serialises every writer.
     async fn lock_for_ledger(_tx: &mut Transaction<'static, Sqlite>) -> Result<(), StoreError> {
