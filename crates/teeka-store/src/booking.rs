@@ -348,33 +348,39 @@ macro_rules! booking_store_methods {
                 }
             }
             let district = Self::district_of_session(&mut tx, b.session_id).await?;
-            // One entry per person. The ledger's lock and the district's counter are held to the
-            // commit by every booking, so both come last, in the order every writer takes them
-            // (sessions, ledger, district counters); the last entry rides with the SMS, one
-            // round trip fewer.
-            let mut entries: Vec<_> = people
-                .iter()
-                .map(|(_, subject)| {
-                    let mut e = book_event.clone();
-                    e.subject_id = Some(*subject);
+            Self::note_availability_change(&mut tx, [district]).await?;
+            Self::append_entries_with_sms(&mut tx, book_event, people.iter().map(|(_, s)| *s), b.sms.as_ref()).await?;
+            tx.commit().await?;
+            Ok(BookingOutcome::Booked)
+        }
+
+        /// The last writes of a booking, cancellation or reschedule, after the district counters
+        /// (the lock order every writer keeps: sessions, district counters, ledger): `event` once
+        /// per person, the last entry riding with the SMS in one call (one round trip fewer),
+        /// since the ledger's lock is held from the first entry to the commit.
+        async fn append_entries_with_sms(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            event: &$crate::identity::AccessEventRecord,
+            subjects: impl IntoIterator<Item = uuid::Uuid>,
+            sms: Option<&$crate::identity::OutboxMessage>,
+        ) -> Result<(), $crate::StoreError> {
+            let mut entries: Vec<_> = subjects
+                .into_iter()
+                .map(|subject| {
+                    let mut e = event.clone();
+                    e.subject_id = Some(subject);
                     e
                 })
                 .collect();
-            let beside_sms = b.sms.as_ref().and_then(|sms| entries.pop().map(|e| (sms, e)));
+            let beside_sms = sms.and_then(|sms| entries.pop().map(|e| (sms, e)));
             for e in &entries {
-                Self::append_access_event(&mut tx, e).await?;
+                Self::append_access_event(tx, e).await?;
             }
-            match beside_sms {
-                Some((sms, e)) => Self::insert_outbox_and_append(&mut tx, sms, &e).await?,
-                None => {
-                    if let Some(sms) = &b.sms {
-                        Self::insert_outbox(&mut tx, sms).await?;
-                    }
-                }
+            match (beside_sms, sms) {
+                (Some((sms, e)), _) => Self::insert_outbox_and_append(tx, sms, &e).await,
+                (None, Some(sms)) => Self::insert_outbox(tx, sms).await,
+                (None, None) => Ok(()),
             }
-            Self::note_availability_change(&mut tx, [district]).await?;
-            tx.commit().await?;
-            Ok(BookingOutcome::Booked)
         }
 
         /// Logs a booking's read in a transaction of its own, after the booking's was rolled
@@ -414,8 +420,8 @@ macro_rules! booking_store_methods {
             };
             let session_id: uuid::Uuid = row.try_get(0)?;
             let dose: i32 = row.try_get(1)?;
-            // Lock order, the same in every booking write: session rows first, then the ledger
-            // (`append_access_event`), then the district counters, so two writers cannot wait
+            // Lock order, the same in every booking write: session rows first, then the district
+            // counters, then the ledger (`append_entries_with_sms`), so two writers cannot wait
             // on each other on PostgreSQL.
             let mut subjects = Vec::new();
             for reference_id in reference_ids {
@@ -444,11 +450,6 @@ macro_rules! booking_store_methods {
                 .bind(i32::try_from(cancelled).map_err($crate::StoreError::corrupt)?)
                 .execute(&mut *tx)
                 .await?;
-            for subject in subjects {
-                let mut e = event.clone();
-                e.subject_id = Some(subject);
-                Self::append_access_event(&mut tx, &e).await?;
-            }
             let live: i64 = sqlx::query("SELECT COUNT(*) FROM appointment_beneficiaries WHERE appointment_id = $1 AND live = $2")
                 .bind(appointment_id)
                 .bind(true)
@@ -463,9 +464,7 @@ macro_rules! booking_store_methods {
             }
             let district = Self::district_of_session(&mut tx, session_id).await?;
             Self::note_availability_change(&mut tx, [district]).await?;
-            if let Some(sms) = sms {
-                Self::insert_outbox(&mut tx, sms).await?;
-            }
+            Self::append_entries_with_sms(&mut tx, event, subjects, sms).await?;
             tx.commit().await?;
             Ok(cancelled)
         }
@@ -587,20 +586,13 @@ macro_rules! booking_store_methods {
                 .bind(new_slot)
                 .execute(&mut *tx)
                 .await?;
-            for subject in subjects {
-                let mut e = event.clone();
-                e.subject_id = Some(subject);
-                Self::append_access_event(&mut tx, &e).await?;
-            }
             let mut districts = Vec::new();
             for session in [old_session, new_session] {
                 let district = Self::district_of_session(&mut tx, session).await?;
                 districts.push(district);
             }
             Self::note_availability_change(&mut tx, districts).await?;
-            if let Some(sms) = sms {
-                Self::insert_outbox(&mut tx, sms).await?;
-            }
+            Self::append_entries_with_sms(&mut tx, event, subjects, sms).await?;
             tx.commit().await?;
             Ok(RescheduleOutcome::Moved)
         }
