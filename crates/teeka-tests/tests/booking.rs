@@ -157,6 +157,30 @@ async fn five_hundred_citizens_ten_places_no_slot_sold_twice() {
             .available;
         assert_eq!(left.dose1, 0, "{backend:?}: capacity used exactly");
         assert_eq!(left.dose2, 10, "{backend:?}: dose 2 untouched");
+        // Three processes' worth of appenders at once, and the ledger is still one gap-free,
+        // untampered log: a booking per person booked, a read per person refused.
+        let ledger = teeka_app::ledger::Ledger::new(
+            store.clone(),
+            vault.ledger_key(),
+            teeka_app::ledger::LedgerConfig::default(),
+        );
+        let checkpoint = ledger.checkpoint().await.expect("checkpoint");
+        let report = teeka_app::ledger_verify::verify(
+            &store,
+            &teeka_app::ledger::LedgerConfig::default().origin,
+            &vault.ledger_key().public(),
+            Some(&checkpoint.note),
+        )
+        .await
+        .expect("verify");
+        assert!(report.clean(), "{backend:?}: {:?}", report.problems);
+        let events = store.access_events(0, 1_000_000).await.expect("events");
+        let count = |action: &str| events.iter().filter(|e| e.event.action == action).count();
+        assert_eq!(
+            (count("appointment.book"), count("beneficiary.read")),
+            (10, 490),
+            "{backend:?}: one entry per person per booking request"
+        );
         store.close().await;
     }
 }
