@@ -22,6 +22,7 @@ macro_rules! serde_as_text {
     };
 }
 
+pub mod aggregate;
 pub mod centre;
 pub mod date;
 pub mod error;
