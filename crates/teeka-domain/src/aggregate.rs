@@ -114,7 +114,7 @@ fn protect_line<'a>(
         let next = line
             .iter()
             .filter(|key| !is_withheld(withheld, key))
-            .min_by_key(|key| (count(key), (*key).clone()));
+            .min_by_key(|key| (count(key), **key));
         match next {
             Some(key) => {
                 withheld.insert(key, true);
