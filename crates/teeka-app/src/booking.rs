@@ -311,8 +311,10 @@ impl Booking<'_> {
             {
                 return Err(BookingStop::FirstAnswer(first.confirmation_no.clone()));
             }
-            if let Some(live) = facts.live.first()
-                && let Some((reference_id, _)) = people.iter().find(|(_, s)| *s == live.subject_id)
+            // The first person, in the request's order, who already holds a place for this dose.
+            if let Some((reference_id, _)) = people
+                .iter()
+                .find(|(_, s)| facts.live.iter().any(|l| l.subject_id == *s))
             {
                 return Err(BookingStop::Refused(already_booked(reference_id)));
             }

@@ -252,7 +252,7 @@ macro_rules! booking_store_methods {
         /// the request into people or stop it, then books them with one `book_event` per person,
         /// which covers the read as well. A booking that stops after the read logs each person
         /// read with `read_event` instead: in the same transaction when nothing was written yet,
-        /// else (a race lost on the way) in its own, before the answer goes out.
+        /// else (the person booked concurrently) in its own, before the answer goes out.
         pub async fn book<S: Send>(
             &self,
             b: &$crate::booking::NewBooking,
@@ -274,9 +274,29 @@ macro_rules! booking_store_methods {
                     return Ok(BookingOutcome::Stopped(stop));
                 }
             };
+            // The rules book exactly the people read, so one entry per person covers the read.
+            let read: std::collections::BTreeSet<uuid::Uuid> = facts.candidates.iter().map(|c| c.subject_id).collect();
+            let booked: std::collections::BTreeSet<uuid::Uuid> = people.iter().map(|(_, s)| *s).collect();
+            if people.is_empty() || read != booked || booked.len() != people.len() {
+                return Err($crate::StoreError::corrupt("a booking's rules must book exactly the people it read"));
+            }
             let n = i32::try_from(people.len()).map_err($crate::StoreError::corrupt)?;
-            // The key before any write: a concurrent retry with the same key waits here for this
-            // one (the primary key), then finds the key taken and reads the first answer.
+            // Capacity first: a session that is full (or gone) stops the booking before anything
+            // is written, so the read is logged in this transaction.
+            let taken = sqlx::query(take).bind(b.session_id).bind(n).execute(&mut *tx).await?.rows_affected();
+            if taken != 1 {
+                let exists = sqlx::query("SELECT 1 FROM sessions WHERE session_id = $1")
+                    .bind(b.session_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                Self::log_booking_reads(&mut tx, &facts, read_event).await?;
+                tx.commit().await?;
+                return Ok(if exists { BookingOutcome::Full } else { BookingOutcome::NoSession });
+            }
+            // Then the key: a concurrent retry with the same key waits here for this one (the
+            // primary key), finds the key taken, gives the capacity back and reads the first
+            // answer; its read is logged in its own transaction too.
             if let Some((key, hash)) = &b.idempotency {
                 let recorded = sqlx::query(
                     "INSERT INTO idempotency_keys (account_id, idem_key, request_hash, confirmation_no, created_at) \
@@ -291,22 +311,12 @@ macro_rules! booking_store_methods {
                 .await?
                 .rows_affected();
                 if recorded != 1 {
-                    // Nothing was written: the read is logged in this transaction.
+                    let (_, give_back) = $crate::booking::capacity_sql(b.dose).ok_or_else(|| $crate::StoreError::corrupt("dose"))?;
+                    sqlx::query(give_back).bind(b.session_id).bind(n).execute(&mut *tx).await?;
                     Self::log_booking_reads(&mut tx, &facts, read_event).await?;
                     tx.commit().await?;
                     return Ok(BookingOutcome::KeyUsed);
                 }
-            }
-            let taken = sqlx::query(take).bind(b.session_id).bind(n).execute(&mut *tx).await?.rows_affected();
-            if taken != 1 {
-                let exists = sqlx::query("SELECT 1 FROM sessions WHERE session_id = $1")
-                    .bind(b.session_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_some();
-                tx.rollback().await?;
-                self.log_reads_after_rollback(&facts, read_event).await?;
-                return Ok(if exists { BookingOutcome::Full } else { BookingOutcome::NoSession });
             }
             sqlx::query(
                 "INSERT INTO appointments (appointment_id, confirmation_no, account_id, session_id, slot, dose, \
@@ -384,7 +394,10 @@ macro_rules! booking_store_methods {
         }
 
         /// Logs a booking's read in a transaction of its own, after the booking's was rolled
-        /// back (a lost race: the session filled, or the person was booked meanwhile).
+        /// back: the one lost race that aborts a transaction (on PostgreSQL), a person booked
+        /// by a concurrent request between the read and the insert. The entry is written
+        /// before the refusal goes out; a savepoint would cost every booking two round trips
+        /// for a race this rare.
         async fn log_reads_after_rollback(
             &self,
             facts: &$crate::booking::BookingFacts,
@@ -420,9 +433,9 @@ macro_rules! booking_store_methods {
             };
             let session_id: uuid::Uuid = row.try_get(0)?;
             let dose: i32 = row.try_get(1)?;
-            // Lock order, the same in every booking write: session rows first, then the district
-            // counters, then the ledger (`append_entries_with_sms`), so two writers cannot wait
-            // on each other on PostgreSQL.
+            // Lock order, the same in every booking write: appointment and session rows, then
+            // the district counters, then the ledger (`append_entries_with_sms`), so two
+            // writers cannot wait on each other on PostgreSQL.
             let mut subjects = Vec::new();
             for reference_id in reference_ids {
                 let subject: Option<uuid::Uuid> = sqlx::query(
@@ -481,26 +494,6 @@ macro_rules! booking_store_methods {
                 .bind(key)
                 .fetch_optional(self.reader())
                 .await?;
-            Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
-        }
-
-        /// The live appointment a person holds for a dose: (confirmation number, session).
-        pub async fn live_appointment(
-            &self,
-            subject_id: uuid::Uuid,
-            dose: i32,
-        ) -> Result<Option<(String, uuid::Uuid)>, $crate::StoreError> {
-            use sqlx::Row;
-            let row = sqlx::query(
-                "SELECT a.confirmation_no, a.session_id FROM appointment_beneficiaries ab \
-                 JOIN appointments a ON a.appointment_id = ab.appointment_id \
-                 WHERE ab.subject_id = $1 AND ab.dose = $2 AND ab.live = $3",
-            )
-            .bind(subject_id)
-            .bind(dose)
-            .bind(true)
-            .fetch_optional(self.reader())
-            .await?;
             Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
         }
 

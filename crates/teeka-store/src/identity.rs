@@ -373,7 +373,7 @@ macro_rules! identity_store_methods {
         /// fall together, and the ledger's lock is held from here to the commit.
         pub(crate) async fn execute_and_append(
             tx: &mut sqlx::Transaction<'static, $db>,
-            statement: &str,
+            statement: &'static str,
             params: usize,
             bind: impl FnOnce(
                 sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments>,

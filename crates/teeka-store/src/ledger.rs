@@ -451,7 +451,9 @@ macro_rules! ledger_store_methods {
                     .await?;
                 done += 1;
             }
-            if let Some(resync) = Self::RESYNC_LEDGER_HEAD {
+            // Only after writing leaves, and only ever forwards: a head behind the leaves would
+            // hand out numbers twice, a head moved back would hide a deleted tail.
+            if let Some(resync) = Self::RESYNC_LEDGER_HEAD.filter(|_| done > 0) {
                 sqlx::query(resync).execute(&mut *tx).await?;
             }
             tx.commit().await?;

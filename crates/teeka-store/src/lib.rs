@@ -383,15 +383,6 @@ impl Store {
         dispatch!(self, s => s.idempotent_booking(account_id, key).await)
     }
 
-    /// The live appointment a person holds for a dose: (confirmation number, session).
-    pub async fn live_appointment(
-        &self,
-        subject_id: Uuid,
-        dose: i32,
-    ) -> Result<Option<(String, Uuid)>, StoreError> {
-        dispatch!(self, s => s.live_appointment(subject_id, dose).await)
-    }
-
     /// One of the account's live appointments.
     pub async fn booked_appointment(
         &self,

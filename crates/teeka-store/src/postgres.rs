@@ -95,8 +95,12 @@ impl PgStore {
         &self.pool
     }
 
+    /// Read committed, whatever the server's default: the ledger's head row and the capacity
+    /// updates rely on a waiting update re-reading the row another transaction committed.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.pool.begin().await
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await
     }
 
     async fn close_pools(&self) {
@@ -149,15 +153,17 @@ impl PgStore {
     /// updates the row as the last one left it (read committed re-reads an updated row).
     /// Parameters as in the SQLite backend.
     const APPEND_ACCESS_EVENT: &'static str = "WITH head AS ( \
-             UPDATE ledger_head SET last_seq = last_seq + 1 RETURNING last_seq), \
+             UPDATE ledger_head SET last_seq = GREATEST(last_seq, (SELECT COALESCE(MAX(seq), 0) FROM ledger_leaves)) + 1 \
+             RETURNING last_seq), \
          leaf AS ( \
-             INSERT INTO ledger_leaves (seq, leaf_hash) SELECT last_seq, $9 FROM head RETURNING seq) \
+             INSERT INTO ledger_leaves (seq, leaf_hash) SELECT (SELECT last_seq FROM head), $9 RETURNING seq) \
          INSERT INTO access_events (seq, at, actor_kind, actor_id, role, action, subject_id, purpose, request_id) \
          SELECT seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM leaf";
 
     /// After leaves are written by number (the backfill), the head row catches up with them.
-    const RESYNC_LEDGER_HEAD: Option<&'static str> =
-        Some("UPDATE ledger_head SET last_seq = (SELECT COALESCE(MAX(seq), 0) FROM ledger_leaves)");
+    const RESYNC_LEDGER_HEAD: Option<&'static str> = Some(
+        "UPDATE ledger_head SET last_seq = GREATEST(last_seq, (SELECT COALESCE(MAX(seq), 0) FROM ledger_leaves))",
+    );
 
     /// `statement` with an access event beside it, as one statement: the event's append rides in
     /// its `WITH` clause (data-modifying sub-statements always run, once, in full), its nine
@@ -166,9 +172,10 @@ impl PgStore {
         let n = |i: usize| format!("${}", first + i);
         format!(
             "WITH entry_head AS ( \
-                 UPDATE ledger_head SET last_seq = last_seq + 1 RETURNING last_seq), \
+                 UPDATE ledger_head SET last_seq = GREATEST(last_seq, (SELECT COALESCE(MAX(seq), 0) FROM ledger_leaves)) + 1 \
+             RETURNING last_seq), \
              entry_leaf AS ( \
-                 INSERT INTO ledger_leaves (seq, leaf_hash) SELECT last_seq, {} FROM entry_head RETURNING seq), \
+                 INSERT INTO ledger_leaves (seq, leaf_hash) SELECT (SELECT last_seq FROM entry_head), {} RETURNING seq), \
              entry_event AS ( \
                  INSERT INTO access_events (seq, at, actor_kind, actor_id, role, action, subject_id, purpose, request_id) \
                  SELECT seq, {}, {}, {}, {}, {}, {}, {}, {} FROM entry_leaf) \

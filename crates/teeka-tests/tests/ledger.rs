@@ -7,7 +7,9 @@ use teeka_app::ledger::{Ledger, LedgerConfig};
 use teeka_app::ledger_verify::{ProblemKind, VerifyReport, verify};
 use teeka_store::Store;
 use teeka_store::identity::AccessEventRecord;
-use teeka_tests::{Backend, TestDb, backends, prepared_store, raw_execute, test_vault};
+use teeka_tests::{
+    Backend, TestDb, backends, prepared_store, raw_execute, raw_try_execute, test_vault,
+};
 
 fn event(seq: i64) -> AccessEventRecord {
     AccessEventRecord {
@@ -314,6 +316,42 @@ async fn a_hundred_thousand_entries_verify_and_retention_keeps_the_tree() {
                 .is_err(),
             "{backend:?}: the guard refuses a recent deletion"
         );
+        store.close().await;
+    }
+}
+
+/// PostgreSQL numbers entries from the ledger's head row: without it an append must fail (and
+/// its access with it), never go through without its entry.
+#[tokio::test]
+async fn an_append_without_the_head_row_fails_closed() {
+    for backend in backends() {
+        if backend != Backend::Postgres {
+            continue;
+        }
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let ledger = Ledger::new(store.clone(), vault.ledger_key(), LedgerConfig::default());
+        append(&db, 1, 20).await;
+        assert!(
+            raw_try_execute(&db, "DELETE FROM ledger_head")
+                .await
+                .is_err(),
+            "the head row is guarded"
+        );
+        assert!(raw_try_execute(&db, "TRUNCATE ledger_head").await.is_err());
+        raw_execute(
+            &db,
+            "ALTER TABLE ledger_head DISABLE TRIGGER USER; DELETE FROM ledger_head;",
+        )
+        .await;
+        let year_later = 1_780_000_000_000 + 366 * 24 * 3_600_000;
+        assert!(
+            ledger.prune(year_later).await.is_err(),
+            "an append with no number must fail"
+        );
+        let events = store.access_events(0, 1_000).await.expect("events");
+        assert_eq!(events.len(), 20, "nothing pruned, nothing appended");
         store.close().await;
     }
 }
