@@ -23,6 +23,42 @@ fn teeka(args: &[&str], db: &TestDb, data_dir: &Path) -> Output {
         .expect("teeka runs")
 }
 
+/// Runs one of `scripts/` against a server and database with `env`, expects it to succeed and to
+/// print every one of `expected`; what it printed.
+fn run_walkthrough(
+    backend: impl std::fmt::Debug,
+    script: &str,
+    database_url: &str,
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+    expected: &[&str],
+) -> String {
+    let path = format!("{}/../../scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("bash")
+        .arg(path)
+        .arg("--database-url")
+        .arg(database_url)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("TEEKA", TEEKA)
+        .envs(env.iter().copied())
+        .output()
+        .expect("bash runs");
+    let printed = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{backend:?} {script}: {printed}\n{}",
+        stderr(&out)
+    );
+    for wanted in expected {
+        assert!(
+            printed.contains(wanted),
+            "{backend:?} {script}: no {wanted} in\n{printed}"
+        );
+    }
+    printed
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -995,44 +1031,29 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
             .expect("code")
             .to_owned();
 
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../scripts/desk-walkthrough.sh"
+        let base = format!("http://{}", server.addr);
+        let printed = run_walkthrough(
+            backend,
+            "desk-walkthrough.sh",
+            &db.url,
+            dir.path(),
+            &[
+                ("BASE", base.as_str()),
+                ("DESK_USER", "desk.walk"),
+                ("CENTRE", centre.as_str()),
+                ("REFERENCE_ID", reference.as_str()),
+                ("CODE", code.as_str()),
+            ],
+            &[
+                "\"must_change_password\":true",
+                "\"role\":\"vaccinator\"",
+                "\"appointments\":[{",
+                "\"opened_by\":\"checkin\"",
+                "\"dose_id\":",
+                "\"aefi_id\":",
+                "walk-through complete",
+            ],
         );
-        let out = Command::new("bash")
-            .arg(script)
-            .arg("--database-url")
-            .arg(&db.url)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env("TEEKA", TEEKA)
-            .env("BASE", format!("http://{}", server.addr))
-            .env("DESK_USER", "desk.walk")
-            .env("CENTRE", &centre)
-            .env("REFERENCE_ID", &reference)
-            .env("CODE", &code)
-            .output()
-            .expect("bash runs");
-        let printed = stdout(&out);
-        assert!(
-            out.status.success(),
-            "{backend:?}: {printed}\n{}",
-            stderr(&out)
-        );
-        for expected in [
-            "\"must_change_password\":true",
-            "\"role\":\"vaccinator\"",
-            "\"appointments\":[{",
-            "\"opened_by\":\"checkin\"",
-            "\"dose_id\":",
-            "\"aefi_id\":",
-            "walk-through complete",
-        ] {
-            assert!(
-                printed.contains(expected),
-                "{backend:?}: no {expected} in\n{printed}"
-            );
-        }
         assert!(
             !printed.contains("Desk Person"),
             "{backend:?}: names are masked"
@@ -1040,55 +1061,41 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
 
         // The ledger walk-through on what the desk just did: witness, proofs, the citizen's
         // history, the auditor's breach report, the witness again, verify against its copy.
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../scripts/ledger-walkthrough.sh"
-        );
         let state = dir.path().join("witness.json");
-        let out = Command::new("bash")
-            .arg(script)
-            .arg("--database-url")
-            .arg(&db.url)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env("TEEKA", TEEKA)
-            .env("BASE", format!("http://{}", server.addr))
-            .env("TOKEN", t["token"].as_str().expect("token"))
-            .env("REFERENCE_ID", &reference)
-            .env("ACTOR", "desk.walk")
-            .env("STATE", &state)
-            .output()
-            .expect("bash runs");
-        let printed = stdout(&out);
-        assert!(
-            out.status.success(),
-            "{backend:?}: {printed}\n{}",
-            stderr(&out)
+        let state_path = state.display().to_string();
+        let affected = format!("\"beneficiary_reference_id\":\"{reference}\"");
+        let printed = run_walkthrough(
+            backend,
+            "ledger-walkthrough.sh",
+            &db.url,
+            dir.path(),
+            &[
+                ("BASE", base.as_str()),
+                ("TOKEN", t["token"].as_str().expect("token")),
+                ("REFERENCE_ID", reference.as_str()),
+                ("ACTOR", "desk.walk"),
+                ("STATE", state_path.as_str()),
+            ],
+            &[
+                // The witness, twice, and the public checkpoint with its signature line.
+                "{\"consistent\":true,\"origin\":\"teeka.local/access-ledger\",\"tree_size\":",
+                "teeka.local/access-ledger\n",
+                "\u{2014} teeka.local/access-ledger ",
+                "\"proof\":[",
+                // The citizen sees the vaccinator's check-in and dose, each with a proof.
+                "\"action\":\"desk.checkin\"",
+                "\"action\":\"desk.dose\"",
+                "\"actor_role\":\"vaccinator\"",
+                // The auditor's report names the person the desk touched, with a notice queued.
+                "\"affected_count\":1",
+                &affected,
+                // Verified against the witness's cosigned copy.
+                "\"outside_checkpoint\": true",
+                "\"problems\": []",
+                "\"affected_count\": 1",
+                "walk-through complete",
+            ],
         );
-        for expected in [
-            // The witness, twice, and the public checkpoint with its signature line.
-            "{\"consistent\":true,\"origin\":\"teeka.local/access-ledger\",\"tree_size\":",
-            "teeka.local/access-ledger\n",
-            "\u{2014} teeka.local/access-ledger ",
-            "\"proof\":[",
-            // The citizen sees the vaccinator's check-in and dose, each with a proof.
-            "\"action\":\"desk.checkin\"",
-            "\"action\":\"desk.dose\"",
-            "\"actor_role\":\"vaccinator\"",
-            // The auditor's report names the person the desk touched, with a notice queued.
-            "\"affected_count\":1",
-            &format!("\"beneficiary_reference_id\":\"{reference}\""),
-            // Verified against the witness's cosigned copy.
-            "\"outside_checkpoint\": true",
-            "\"problems\": []",
-            "\"affected_count\": 1",
-            "walk-through complete",
-        ] {
-            assert!(
-                printed.contains(expected),
-                "{backend:?}: no {expected} in\n{printed}"
-            );
-        }
         assert!(
             !printed.contains("Desk Person") && !printed.contains(mobile),
             "{backend:?}: no name or whole mobile in the ledger's answers"
