@@ -8,17 +8,25 @@
 //! appointment at that centre today, by registering them as a walk-in, or by break-glass (a
 //! reason, a fresh authenticator code, 60 minutes, an alert). A [`RosterGrant`] lets the desk
 //! show the masked names of the people booked at its own centre today. A [`NotificationGrant`]
-//! reads the mobiles of the people a breach report found, to tell them. Partner grants (a consent
-//! the person approved by OTP) join here.
+//! reads the mobiles of the people a breach report found, to tell them.
+//!
+//! A partner holds a [`PartnerGrant`] only with a live consent the person approved by OTP,
+//! presented with the partner's own API key; it acts as the person only through
+//! [`PartnerGrant::for_scope`], which checks the scope against the consent, the registry and the
+//! kill switch, and stamps every ledger entry with the partner and the consent.
 
 use crate::clock::{now_ms, today_in_india};
+use crate::partner::{PartnerCaller, PartnerConfig};
 use crate::staff::StaffGrant;
 use crate::vault::Vault;
 use crate::{AppError, Refusal};
+use std::collections::BTreeSet;
+use teeka_domain::partner::{Scope, SharedField, parse_set};
 use teeka_domain::{Jurisdiction, StaffRole};
 use teeka_store::Store;
 use teeka_store::desk::{Opening, RosterEntry, WalkIn, WalkInOutcome};
 use teeka_store::identity::{AccessEventRecord, BeneficiaryRow};
+use teeka_store::partner::ConsentRow;
 use uuid::Uuid;
 
 /// Permission to act on the personal data of the beneficiaries of one account, earned with an OTP.
@@ -26,6 +34,16 @@ use uuid::Uuid;
 pub struct CitizenGrant {
     account_id: Uuid,
     token_hash: [u8; 32],
+    /// Set when a partner acts for the person under a consent.
+    on_behalf: Option<OnBehalf>,
+}
+
+/// A partner acting for a person, as its ledger entries name it.
+#[derive(Debug, Clone)]
+struct OnBehalf {
+    partner_id: Uuid,
+    consent_id: Uuid,
+    purpose: String,
 }
 
 impl CitizenGrant {
@@ -39,8 +57,25 @@ impl CitizenGrant {
         &self.token_hash
     }
 
-    /// An access event by this citizen.
+    /// Whether the person acts themselves (not a partner on their behalf).
+    pub fn is_the_person(&self) -> bool {
+        self.on_behalf.is_none()
+    }
+
+    /// An access event by this citizen, or by the partner acting for them (naming the consent).
     pub(crate) fn event(&self, action: &str, purpose: &str, request_id: &str) -> AccessEventRecord {
+        if let Some(p) = &self.on_behalf {
+            return AccessEventRecord {
+                at_ms: now_ms(),
+                actor_kind: "partner".into(),
+                actor_id: p.partner_id.to_string(),
+                role: "partner".into(),
+                action: action.into(),
+                subject_id: None,
+                purpose: format!("consent {}: {} ({purpose})", p.consent_id, p.purpose),
+                request_id: request_id.into(),
+            };
+        }
         AccessEventRecord {
             at_ms: now_ms(),
             actor_kind: "citizen".into(),
@@ -137,6 +172,7 @@ mod sealed {
     impl Sealed for super::PersonGrant {}
     impl Sealed for super::RosterGrant {}
     impl Sealed for super::NotificationGrant {}
+    impl Sealed for super::PartnerGrant {}
 }
 
 /// An access event by a member of staff.
@@ -471,7 +507,114 @@ pub async fn citizen_grant(store: &Store, token: &str) -> Result<CitizenGrant, A
         Some(account_id) => Ok(CitizenGrant {
             account_id,
             token_hash,
+            on_behalf: None,
         }),
         None => Err(AppError::Unauthenticated),
     }
+}
+
+/// Ours: the partner's token is missing, expired, revoked, or not this partner's.
+pub const PARTNER_TOKEN_INVALID: &str = "TKAPTN0004";
+/// Ours: the consent (or the partner's registration, or the kill switch) does not allow this.
+pub const SCOPE_NOT_ALLOWED: &str = "TKAPTN0005";
+
+/// Permission for one partner to act for one person, within one consent the person approved by
+/// OTP: only the approved scopes and fields, until the consent ends or is revoked.
+#[derive(Debug, Clone)]
+pub struct PartnerGrant {
+    caller: PartnerCaller,
+    consent: ConsentRow,
+    scopes: BTreeSet<Scope>,
+    fields: BTreeSet<SharedField>,
+    token_hash: [u8; 32],
+}
+
+impl Grant for PartnerGrant {
+    fn covers(&self, owner: Uuid, _subject: Option<Uuid>) -> bool {
+        self.consent.account_id == owner
+    }
+}
+
+impl PartnerGrant {
+    /// The partner.
+    pub fn caller(&self) -> &PartnerCaller {
+        &self.caller
+    }
+
+    /// The consent.
+    pub fn consent_id(&self) -> Uuid {
+        self.consent.consent_id
+    }
+
+    /// The account the consent covers.
+    pub(crate) fn account_id(&self) -> Uuid {
+        self.consent.account_id
+    }
+
+    /// The fields the person approved (and the registry still allows).
+    pub fn fields(&self) -> &BTreeSet<SharedField> {
+        &self.fields
+    }
+
+    /// Acts as the person for `scope`: refused unless the consent approved it, the partner's
+    /// registration still allows it, and no kill switch covers it.
+    pub fn for_scope(&self, scope: Scope) -> Result<CitizenGrant, AppError> {
+        if !self.scopes.contains(&scope) || !self.caller.may(scope) {
+            return Err(AppError::refused(
+                Refusal::Forbidden,
+                SCOPE_NOT_ALLOWED,
+                format!("This consent does not allow {scope}, or it is switched off"),
+            ));
+        }
+        Ok(CitizenGrant {
+            account_id: self.consent.account_id,
+            token_hash: self.token_hash,
+            on_behalf: Some(OnBehalf {
+                partner_id: self.consent.partner_id,
+                consent_id: self.consent.consent_id,
+                purpose: self.consent.purpose.clone(),
+            }),
+        })
+    }
+}
+
+/// Checks a partner's bearer token: the grant of its live consent, counted against the
+/// partner's quota and anomaly thresholds.
+pub async fn partner_grant(
+    store: &Store,
+    caller: &PartnerCaller,
+    token: &str,
+    config: &PartnerConfig,
+) -> Result<PartnerGrant, AppError> {
+    let invalid = || {
+        AppError::refused(
+            Refusal::Unauthorized,
+            PARTNER_TOKEN_INVALID,
+            "The token is missing, expired or revoked; ask the person to approve again",
+        )
+    };
+    let token = token.trim();
+    if token.is_empty() || token.len() > 128 {
+        return Err(invalid());
+    }
+    let token_hash = teeka_crypto::sha256(token.as_bytes());
+    let consent = store
+        .partner_consent(&token_hash, caller.partner_id(), now_ms())
+        .await?
+        .ok_or_else(invalid)?;
+    caller
+        .count(store, Some(consent.account_id), config)
+        .await?;
+    let scopes = parse_set(&consent.scopes, "scopes")?;
+    let fields = parse_set::<SharedField>(&consent.fields, "fields")?
+        .intersection(caller.allowed_fields())
+        .copied()
+        .collect();
+    Ok(PartnerGrant {
+        caller: caller.clone(),
+        consent,
+        scopes,
+        fields,
+        token_hash,
+    })
 }

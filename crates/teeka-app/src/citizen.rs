@@ -167,13 +167,25 @@ impl Identity<'_> {
     /// Sends an OTP to `mobile`. The answer depends only on the limits, never on whether the
     /// number is registered, and does the same work either way.
     pub async fn send_otp(&self, mobile: &Mobile, client_ip: IpAddr) -> Result<Uuid, AppError> {
+        self.send_otp_with(mobile, client_ip, otp_text, None).await
+    }
+
+    /// Sends an OTP whose SMS reads `text(otp)`; with a partner's consent request, the OTP
+    /// approves that request (and nothing else).
+    pub(crate) async fn send_otp_with(
+        &self,
+        mobile: &Mobile,
+        client_ip: IpAddr,
+        text: impl Fn(&str) -> String,
+        consent_request: Option<teeka_store::partner::ConsentRequestRow>,
+    ) -> Result<Uuid, AppError> {
         let now = now_ms();
         let txn_id = Uuid::new_v4();
         let otp = teeka_crypto::generate_otp().map_err(|e| AppError::Crypto(e.to_string()))?;
         let payload = serde_json::json!({
             "to": mobile.as_str(),
             "template": "otp",
-            "text": otp_text(&otp),
+            "text": text(&otp),
             "otp": otp,
         });
         let message_id = Uuid::new_v4();
@@ -206,6 +218,10 @@ impl Identity<'_> {
             now_ms: now,
             expires_at_ms: now + millis(self.config.otp_ttl),
             sms,
+            consent_request: consent_request.map(|mut r| {
+                r.txn_id = txn_id;
+                r
+            }),
         };
         match self.store.otp_send(&new, &self.config.limits).await? {
             OtpSendOutcome::Sent => Ok(txn_id),
@@ -236,6 +252,22 @@ impl Identity<'_> {
         client_ip: IpAddr,
         request_id: &str,
     ) -> Result<(String, bool), AppError> {
+        let token = teeka_crypto::random_token().map_err(|e| AppError::Crypto(e.to_string()))?;
+        self.confirm_otp_with(txn_id, otp_sha256_hex, client_ip, request_id, token, None)
+            .await
+    }
+
+    /// Confirms an OTP, issuing `token`: a citizen session, or, with `consent`, the partner
+    /// token of that consent (the transaction must be the partner's request for it).
+    pub(crate) async fn confirm_otp_with(
+        &self,
+        txn_id: Uuid,
+        otp_sha256_hex: &str,
+        client_ip: IpAddr,
+        request_id: &str,
+        token: String,
+        consent: Option<teeka_store::partner::ConsentIssue>,
+    ) -> Result<(String, bool), AppError> {
         let hex = otp_sha256_hex.trim();
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AppError::refused(
@@ -244,7 +276,6 @@ impl Identity<'_> {
                 "Invalid OTP",
             ));
         }
-        let token = teeka_crypto::random_token().map_err(|e| AppError::Crypto(e.to_string()))?;
         let now = now_ms();
         let attempt = OtpAttempt {
             txn_id,
@@ -257,6 +288,7 @@ impl Identity<'_> {
                 .blind_index(b"client_ip", ip_bucket(client_ip).as_bytes()),
             session_expires_at_ms: now + millis(self.config.session_ttl),
             request_id: request_id.to_owned(),
+            consent,
         };
         match self
             .store

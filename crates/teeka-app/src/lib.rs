@@ -19,6 +19,8 @@ pub mod ledger;
 pub mod ledger_verify;
 pub mod master;
 pub mod outbox;
+pub mod partner;
+pub mod reports;
 pub mod staff;
 pub mod staff_admin;
 pub mod vault;

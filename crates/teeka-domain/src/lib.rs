@@ -28,6 +28,7 @@ pub mod date;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod partner;
 pub mod session;
 pub mod slot;
 pub mod staff;

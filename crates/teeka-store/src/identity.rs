@@ -99,6 +99,8 @@ pub struct NewOtp {
     pub expires_at_ms: i64,
     /// The SMS carrying the OTP.
     pub sms: OutboxMessage,
+    /// A partner's consent request this OTP asks the person to approve (none for a login).
+    pub consent_request: Option<crate::partner::ConsentRequestRow>,
 }
 
 /// What became of a send.
@@ -133,6 +135,8 @@ pub struct OtpAttempt {
     pub session_expires_at_ms: i64,
     /// For the access event of a new account.
     pub request_id: String,
+    /// The consent to record instead of a citizen session, when a partner asked for one.
+    pub consent: Option<crate::partner::ConsentIssue>,
 }
 
 /// What became of a confirmation.
@@ -524,6 +528,21 @@ macro_rules! identity_store_methods {
             .bind(otp.now_ms)
             .execute(&mut *tx)
             .await?;
+            if let Some(r) = &otp.consent_request {
+                sqlx::query(
+                    "INSERT INTO consent_requests (txn_id, partner_id, purpose, scopes, fields, duration_ms, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(otp.txn_id)
+                .bind(r.partner_id)
+                .bind(&r.purpose)
+                .bind(&r.scopes)
+                .bind(&r.fields)
+                .bind(r.duration_ms)
+                .bind(r.created_at_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
             Self::record_rate_event(&mut tx, "otp_send", &otp.mobile_index, otp.now_ms).await?;
             Self::record_rate_event(&mut tx, "otp_send_ip", &otp.ip_bucket, otp.now_ms).await?;
             Self::insert_outbox(&mut tx, &otp.sms).await?;
@@ -660,14 +679,22 @@ macro_rules! identity_store_methods {
                     (attempt.new_account_id, true)
                 }
             };
-            sqlx::query("INSERT INTO citizen_sessions (token_hash, account_id, expires_at, revoked, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&attempt.session_token_hash)
-                .bind(account_id)
-                .bind(attempt.session_expires_at_ms)
-                .bind(false)
-                .bind(attempt.now_ms)
-                .execute(&mut *tx)
-                .await?;
+            // A partner's OTP yields its consent and token, never a citizen session; a citizen's
+            // login cannot redeem a partner's OTP (nor the reverse).
+            if !Self::settle_consent(&mut tx, attempt.txn_id, attempt.consent.as_ref(), account_id, &attempt.request_id).await? {
+                tx.rollback().await?;
+                return Ok(OtpConfirmOutcome::Invalid);
+            }
+            if attempt.consent.is_none() {
+                sqlx::query("INSERT INTO citizen_sessions (token_hash, account_id, expires_at, revoked, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&attempt.session_token_hash)
+                    .bind(account_id)
+                    .bind(attempt.session_expires_at_ms)
+                    .bind(false)
+                    .bind(attempt.now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(OtpConfirmOutcome::Confirmed { account_id, new_account })
         }

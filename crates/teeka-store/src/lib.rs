@@ -11,6 +11,7 @@ pub mod desk;
 mod error;
 pub mod identity;
 mod migrate;
+pub mod partner;
 mod postgres;
 mod records;
 mod sqlite;
@@ -735,3 +736,130 @@ impl Store {
 }
 
 pub mod ledger;
+
+/// Partners, consents, the kill switch, usage, and the counts aggregates are made from.
+impl Store {
+    /// Registers a partner with its ledger entry; false when the client id is taken.
+    pub async fn insert_partner(
+        &self,
+        p: &partner::PartnerRow,
+        event: &identity::AccessEventRecord,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.insert_partner(p, event).await)
+    }
+
+    /// The partner with this client id.
+    pub async fn partner_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<partner::PartnerRow>, StoreError> {
+        dispatch!(self, s => s.partner_by_client_id(client_id).await)
+    }
+
+    /// Every partner.
+    pub async fn list_partners(&self) -> Result<Vec<partner::PartnerRow>, StoreError> {
+        dispatch!(self, s => s.list_partners().await)
+    }
+
+    /// The switches turned off (`all`, `scope:<name>`).
+    pub async fn switched_off(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.switched_off().await)
+    }
+
+    /// Replaces a partner's secret, with its ledger entry.
+    pub async fn set_partner_secret(
+        &self,
+        partner_id: Uuid,
+        secret_hash: &[u8],
+        event: &identity::AccessEventRecord,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.set_partner_secret(partner_id, secret_hash, event).await)
+    }
+
+    /// Turns a kill switch off or on, with its ledger entry; whether it changed (`None`: no
+    /// such partner).
+    pub async fn set_partner_switch(
+        &self,
+        target: &partner::SwitchTarget,
+        off: bool,
+        now_ms: i64,
+        event: &identity::AccessEventRecord,
+    ) -> Result<Option<bool>, StoreError> {
+        dispatch!(self, s => s.set_partner_switch(target, off, now_ms, event).await)
+    }
+
+    /// The consent request waiting on an OTP transaction.
+    pub async fn consent_request(
+        &self,
+        txn_id: Uuid,
+    ) -> Result<Option<partner::ConsentRequestRow>, StoreError> {
+        dispatch!(self, s => s.consent_request(txn_id).await)
+    }
+
+    /// The live consent behind a partner's token.
+    pub async fn partner_consent(
+        &self,
+        token_hash: &[u8],
+        partner_id: Uuid,
+        now_ms: i64,
+    ) -> Result<Option<partner::ConsentRow>, StoreError> {
+        dispatch!(self, s => s.partner_consent(token_hash, partner_id, now_ms).await)
+    }
+
+    /// Reference and subject ids of an account's beneficiaries.
+    pub async fn account_subjects(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Vec<(String, Uuid)>, StoreError> {
+        dispatch!(self, s => s.account_subjects(account_id).await)
+    }
+
+    /// An account's consents, the read on the ledger.
+    pub async fn consents_of(
+        &self,
+        account_id: Uuid,
+        event: &identity::AccessEventRecord,
+    ) -> Result<Vec<partner::ConsentRow>, StoreError> {
+        dispatch!(self, s => s.consents_of(account_id, event).await)
+    }
+
+    /// Revokes a consent and its tokens, with the ledger entry.
+    pub async fn revoke_consent(
+        &self,
+        account_id: Uuid,
+        consent_id: Uuid,
+        now_ms: i64,
+        event: &identity::AccessEventRecord,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.revoke_consent(account_id, consent_id, now_ms, event).await)
+    }
+
+    /// Counts a partner request against its quota and anomaly thresholds.
+    pub async fn note_partner_call(
+        &self,
+        partner_id: Uuid,
+        account_id: Option<Uuid>,
+        now_ms: i64,
+        rules: &partner::UsageRules,
+    ) -> Result<partner::UsageOutcome, StoreError> {
+        dispatch!(self, s => s.note_partner_call(partner_id, account_id, now_ms, rules).await)
+    }
+
+    /// Valid doses, grouped finely; with `export`, its ledger entry in the same transaction.
+    pub async fn dose_counts(
+        &self,
+        filter: &partner::CountFilter,
+        export: Option<&identity::AccessEventRecord>,
+    ) -> Result<Vec<partner::DoseCountRow>, StoreError> {
+        dispatch!(self, s => s.dose_counts(filter, export).await)
+    }
+
+    /// Adverse-event reports by severity.
+    pub async fn aefi_counts(
+        &self,
+        filter: &partner::CountFilter,
+        until_ms: Option<i64>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        dispatch!(self, s => s.aefi_counts(filter, until_ms).await)
+    }
+}

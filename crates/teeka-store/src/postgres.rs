@@ -8,6 +8,7 @@ use crate::desk::desk_store_methods;
 use crate::identity::identity_store_methods;
 use crate::ledger::ledger_store_methods;
 use crate::migrate::Migration;
+use crate::partner::partner_store_methods;
 use crate::staff::staff_store_methods;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
@@ -77,6 +78,11 @@ impl PgStore {
             version: 10,
             name: "ledger_head",
             sql: include_str!("../migrations/postgres/0010_ledger_head.sql"),
+        },
+        Migration {
+            version: 11,
+            name: "partners",
+            sql: include_str!("../migrations/postgres/0011_partners.sql"),
         },
     ];
 
@@ -206,4 +212,5 @@ impl PgStore {
     staff_store_methods!(Postgres);
     desk_store_methods!(Postgres);
     ledger_store_methods!(Postgres);
+    partner_store_methods!(Postgres);
 }

@@ -9,6 +9,7 @@ use crate::desk::desk_store_methods;
 use crate::identity::identity_store_methods;
 use crate::ledger::ledger_store_methods;
 use crate::migrate::Migration;
+use crate::partner::partner_store_methods;
 use crate::staff::staff_store_methods;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -70,6 +71,13 @@ impl SqliteStore {
             version: 9,
             name: "one_statement_append",
             sql: include_str!("../migrations/sqlite/0009_one_statement_append.sql"),
+        },
+        // Version 10 (the ledger's head row) is PostgreSQL's alone: SQLite's single writer
+        // already numbers entries in order.
+        Migration {
+            version: 11,
+            name: "partners",
+            sql: include_str!("../migrations/sqlite/0011_partners.sql"),
         },
     ];
 
@@ -164,4 +172,5 @@ impl SqliteStore {
     staff_store_methods!(Sqlite);
     desk_store_methods!(Sqlite);
     ledger_store_methods!(Sqlite);
+    partner_store_methods!(Sqlite);
 }

@@ -72,6 +72,7 @@ async fn world(backend: teeka_tests::Backend, desk: DeskConfig) -> World {
             staff: StaffConfig::default(),
             desk,
             ledger: Default::default(),
+            partner: Default::default(),
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -843,6 +844,7 @@ fn expected_matrix() -> Vec<(&'static str, &'static str, &'static [&'static str]
         "national_admin",
     ];
     const AREA: &[&str] = &["district_admin", "state_admin", "national_admin"];
+    const PARTNER_KEEPERS: &[&str] = &["national_admin", "partner_manager"];
     vec![
         ("POST", "/api/v1/staff/password", ANY),
         ("POST", "/api/v1/staff/logout", ANY),
@@ -894,6 +896,14 @@ fn expected_matrix() -> Vec<(&'static str, &'static str, &'static [&'static str]
             "/api/v1/admin/sessions/{session_id}/capacity",
             ADMINS,
         ),
+        ("GET", "/api/v1/admin/partners", PARTNER_KEEPERS),
+        ("POST", "/api/v1/admin/partners", PARTNER_KEEPERS),
+        (
+            "POST",
+            "/api/v1/admin/partners/{partner}/rotate",
+            PARTNER_KEEPERS,
+        ),
+        ("POST", "/api/v1/admin/partners/switch", PARTNER_KEEPERS),
     ]
 }
 
@@ -942,6 +952,7 @@ async fn every_route_against_every_role() {
                 .replace("{username}", "nobody.here")
                 .replace("{alert_id}", &uuid::Uuid::nil().to_string())
                 .replace("{centre_id}", "1")
+                .replace("{partner}", "nobody")
                 .replace("{session_id}", &uuid::Uuid::nil().to_string());
             for (role, token) in &tokens {
                 let method: Method = method.parse().expect("method");

@@ -571,8 +571,8 @@ async fn bad_input_gets_cowins_error_shape_and_unknown_places_get_empty_lists() 
         expect_error(
             &app,
             "/api/v2/appointment/beneficiaries/findByMobile",
-            404,
-            "TKAREQ0404",
+            410,
+            "TKAREQ0410",
         )
         .await;
         let post = app

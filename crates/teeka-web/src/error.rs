@@ -37,6 +37,13 @@ pub struct CowinError {
 }
 
 impl CowinError {
+    /// The same error with a message that names nobody and states nothing about anyone
+    /// (for a partner: the code says what was refused).
+    pub fn without_details(mut self) -> Self {
+        self.message = format!("Refused ({}); the person can see why in Teeka", self.code);
+        self
+    }
+
     /// A 400 for a parameter that is missing.
     pub fn missing(name: &str) -> Self {
         Self {

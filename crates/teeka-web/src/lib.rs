@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
+pub mod partner;
 pub mod ratelimit;
 pub mod router;
 pub mod staff;

@@ -56,6 +56,8 @@ const AREA_ADMINS: &[StaffRole] = &[DistrictAdmin, StateAdmin, NationalAdmin];
 const DESK: &[StaffRole] = &[Vaccinator, Verifier];
 /// Who may run a breach report: the auditor and administrators of an area (within it).
 const REPORTERS: &[StaffRole] = &[StaffRole::Auditor, DistrictAdmin, StateAdmin, NationalAdmin];
+/// Who keeps the partner registry and its kill switch.
+const PARTNER_KEEPERS: &[StaffRole] = &[NationalAdmin, StaffRole::PartnerManager];
 
 /// Every staff and administration route, and who may call it. The router's guard looks each
 /// request up here: a route missing from this table is refused to everyone (deny by default),
@@ -265,6 +267,36 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         example: Some(
             r#"{"actor":"asha.v","from":"2026-11-20T00:00:00+05:30","to":"2026-11-23T00:00:00+05:30","notify":false}"#,
         ),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/api/v1/admin/partners",
+        access: Access::Roles(PARTNER_KEEPERS),
+        summary: "Registered partners and the kill switches turned off",
+        example: None,
+    },
+    StaffRoute {
+        method: "POST",
+        path: "/api/v1/admin/partners",
+        access: Access::Roles(PARTNER_KEEPERS),
+        summary: "Register a partner; its API key is shown once",
+        example: Some(
+            r#"{"name":"PayHealth","purpose":"Book vaccinations for app users","scopes":"booking,beneficiary_read","fields":"name,birth_year,appointments","daily_quota":100000}"#,
+        ),
+    },
+    StaffRoute {
+        method: "POST",
+        path: "/api/v1/admin/partners/{partner}/rotate",
+        access: Access::Roles(PARTNER_KEEPERS),
+        summary: "Rotate a partner's API key (the old one stops at once)",
+        example: None,
+    },
+    StaffRoute {
+        method: "POST",
+        path: "/api/v1/admin/partners/switch",
+        access: Access::Roles(PARTNER_KEEPERS),
+        summary: "Kill switch: turn every partner, one scope or one partner off (or explicitly back on)",
+        example: Some(r#"{"target":"all","off":true}"#),
     },
     StaffRoute {
         method: "GET",

@@ -54,6 +54,8 @@ pub struct Inner {
     pub desk: teeka_app::desk::DeskConfig,
     /// The access ledger (its tree, checkpoints and proofs).
     pub ledger: Arc<teeka_app::ledger::Ledger>,
+    /// Partner, consent and aggregate settings.
+    pub partner: teeka_app::partner::PartnerConfig,
 }
 
 /// Every use case's settings, for [`AppState::with_all`].
@@ -69,6 +71,8 @@ pub struct UseCaseSettings {
     pub desk: teeka_app::desk::DeskConfig,
     /// Ledger settings.
     pub ledger: teeka_app::ledger::LedgerConfig,
+    /// Partner, consent and aggregate settings.
+    pub partner: teeka_app::partner::PartnerConfig,
 }
 
 impl std::ops::Deref for AppState {
@@ -147,6 +151,7 @@ impl AppState {
                 staff,
                 desk: Default::default(),
                 ledger: Default::default(),
+                partner: Default::default(),
             },
         )
     }
@@ -164,6 +169,7 @@ impl AppState {
             staff,
             desk,
             ledger,
+            partner,
         } = settings;
         let ledger = Arc::new(teeka_app::ledger::Ledger::new(
             store.clone(),
@@ -196,6 +202,7 @@ impl AppState {
             staff,
             desk,
             ledger,
+            partner,
         });
         tokio::spawn(poll_changes(Arc::downgrade(&inner)));
         Self(inner)

@@ -27,6 +27,9 @@ pub enum AdminCommand {
     /// Staff remedies.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// The partner registry and its kill switch.
+    #[command(subcommand)]
+    Partners(crate::partners_cli::PartnersCommand),
     /// Prints the current authenticator code for an enrolment URI: a terminal stand-in for an
     /// authenticator app (scripts, the curl walk-through). Anyone holding the URI can do this;
     /// keep it like a password.
@@ -196,6 +199,7 @@ fn read_file(path: &PathBuf) -> anyhow::Result<String> {
 /// Runs an admin command.
 pub async fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
     match command {
+        AdminCommand::Partners(cmd) => return crate::partners_cli::run(cmd).await,
         AdminCommand::CreateUser(c) => {
             let settings = c.database.resolve(None)?;
             let store = open_store(&settings.database_url).await?;

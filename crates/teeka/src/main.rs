@@ -8,6 +8,7 @@ mod cli;
 mod keys;
 mod ledger_cli;
 mod logging;
+mod partners_cli;
 mod server;
 mod settings;
 

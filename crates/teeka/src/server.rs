@@ -149,6 +149,7 @@ async fn run_server(
             staff: Default::default(),
             desk: settings.desk,
             ledger: settings.ledger.clone(),
+            partner: settings.partner.clone(),
         },
     );
     let checkpointer = tokio::spawn(ledger_upkeep(app.ledger.clone()));

@@ -51,6 +51,21 @@ pub struct FileSettings {
     /// The access ledger.
     #[serde(default)]
     pub ledger: LedgerSettings,
+    /// Partners and aggregates.
+    #[serde(default)]
+    pub partners: PartnerSettings,
+}
+
+/// `[partners]`: consents, anomaly throttling, and small-cell suppression of aggregates.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerSettings {
+    /// The smallest count research exports and public statistics publish (default 10, least 5).
+    pub suppression_k: Option<u64>,
+    /// The longest consent a partner may ask for, in days (default 180).
+    pub consent_max_days: Option<i64>,
+    /// Minutes an anomaly throttles a partner (default 60).
+    pub throttle_minutes: Option<i64>,
 }
 
 /// `[ledger]`: the log's name in its checkpoints, and how long access details are kept.
@@ -187,6 +202,8 @@ pub struct Resolved {
     pub desk: teeka_app::desk::DeskConfig,
     /// Ledger settings.
     pub ledger: teeka_app::ledger::LedgerConfig,
+    /// Partner settings.
+    pub partner: teeka_app::partner::PartnerConfig,
 }
 
 /// The flags every database-touching command shares.
@@ -342,6 +359,26 @@ impl DatabaseArgs {
             }
             ledger.retention_days = days;
         }
+        let mut partner = teeka_app::partner::PartnerConfig::default();
+        if let Some(k) = file.partners.suppression_k {
+            // Below 5, a published count is itself about a handful of people.
+            if k < 5 {
+                bail!("[partners] suppression_k must be at least 5");
+            }
+            partner.suppression_k = k;
+        }
+        if let Some(days) = file.partners.consent_max_days {
+            if !(1..=3650).contains(&days) {
+                bail!("[partners] consent_max_days must be from 1 to 3650");
+            }
+            partner.consent_max_days = days;
+        }
+        if let Some(minutes) = file.partners.throttle_minutes {
+            if !(1..=10_080).contains(&minutes) {
+                bail!("[partners] throttle_minutes must be from 1 to 10080 (a week)");
+            }
+            partner.throttle_ms = minutes * 60_000;
+        }
         let keys_dir = file
             .keys_dir
             .clone()
@@ -358,6 +395,7 @@ impl DatabaseArgs {
             booking,
             desk,
             ledger,
+            partner,
         })
     }
 }

@@ -1108,6 +1108,41 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
                 .is_some_and(|c| c.matches("\u{2014} ").count() == 2),
             "{backend:?}: the witness keeps a cosigned checkpoint: {witness}"
         );
+
+        // The partner walk-through: a partner made by the CLI, the same citizen's consent by
+        // OTP, the kill switch from the CLI, revocation by the citizen.
+        let outbox = log.display().to_string();
+        let printed = run_walkthrough(
+            backend,
+            "partner-walkthrough.sh",
+            &db.url,
+            dir.path(),
+            &[
+                ("BASE", base.as_str()),
+                ("TOKEN", t["token"].as_str().expect("token")),
+                ("MOBILE", mobile),
+                ("OUTBOX", outbox.as_str()),
+            ],
+            &[
+                "PayHealth asks to see your registered members for 7 days",
+                "\"beneficiary_reference_id\":",
+                "\"TKAPTN0005\"",
+                "\"status\":\"active\"",
+                "every partner switched off",
+                "\"TKAPTN0002\"",
+                "every partner switched on",
+                "\"TKAPTN0004\"",
+                "\"TKAREQ0410\"",
+                "\"topBlock\":",
+                "walk-through complete",
+            ],
+        );
+        assert!(
+            !printed.contains(&reference)
+                && !printed.contains(mobile)
+                && !printed.contains("Desk Person"),
+            "{backend:?}: the partner sees its own ids and masked names only"
+        );
         drop(server);
     }
 }

@@ -5,6 +5,7 @@
 use super::citizen::{Citizen, ClientIp, request_id, text_of};
 use super::params::{Params, read_json};
 use crate::error::CowinError;
+use crate::partner::Caller;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,6 +17,7 @@ use std::net::IpAddr;
 use teeka_app::access::CitizenGrant;
 use teeka_app::antibot;
 use teeka_app::booking::{Booking, ScheduleRequest, TOO_MANY_BOOKINGS};
+use teeka_domain::partner::Scope;
 
 fn booking(app: &AppState) -> Booking<'_> {
     Booking {
@@ -111,11 +113,12 @@ struct Schedule {
 /// the proof of work when one is required. An `Idempotency-Key` header makes a retry safe.
 pub async fn schedule(
     State(app): State<AppState>,
-    Citizen(grant): Citizen,
+    caller: Caller,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, CowinError> {
+    let grant = caller.for_scope(Scope::Booking)?;
     within_booking_limits(&app, &grant, ip)?;
     let s: Schedule = read_json(&body)?;
     proof_of_work(&app, &grant, s.captcha.as_ref())?;
@@ -126,23 +129,29 @@ pub async fn schedule(
         .ok_or_else(|| CowinError::missing("dose"))?
         .parse::<i64>()
         .map_err(|_| CowinError::invalid("Invalid dose: must be 1, 2 or 3"))?;
+    let people = caller
+        .references(
+            &app,
+            s.beneficiaries
+                .ok_or_else(|| CowinError::missing("beneficiaries"))?
+                .iter()
+                .filter_map(text_of)
+                .collect(),
+        )
+        .await?;
     let request = ScheduleRequest {
         dose,
         session_id: s
             .session_id
             .ok_or_else(|| CowinError::missing("session_id"))?,
         slot: s.slot.ok_or_else(|| CowinError::missing("slot"))?,
-        beneficiaries: s
-            .beneficiaries
-            .ok_or_else(|| CowinError::missing("beneficiaries"))?
-            .iter()
-            .filter_map(text_of)
-            .collect(),
+        beneficiaries: people,
         idempotency_key: idempotency_key(&headers),
     };
     let confirmation = booking(&app)
         .schedule(&grant, &request, &request_id(&headers))
-        .await?;
+        .await
+        .map_err(|e| caller.shield(e))?;
     Ok(axum::Json(json!({ "appointment_confirmation_no": confirmation })).into_response())
 }
 
@@ -157,11 +166,12 @@ struct Reschedule {
 /// `POST /api/v2/appointment/reschedule {appointment_id, session_id, slot, captcha?}` → 204
 pub async fn reschedule(
     State(app): State<AppState>,
-    Citizen(grant): Citizen,
+    caller: Caller,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, CowinError> {
+    let grant = caller.for_scope(Scope::Booking)?;
     within_booking_limits(&app, &grant, ip)?;
     let r: Reschedule = read_json(&body)?;
     proof_of_work(&app, &grant, r.captcha.as_ref())?;
@@ -180,7 +190,8 @@ pub async fn reschedule(
             &slot,
             &request_id(&headers),
         )
-        .await?;
+        .await
+        .map_err(|e| caller.shield(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -194,35 +205,50 @@ struct Cancel {
 /// `POST /api/v2/appointment/cancel {appointment_id, beneficiariesToCancel[]}` → 204
 pub async fn cancel(
     State(app): State<AppState>,
-    Citizen(grant): Citizen,
+    caller: Caller,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, CowinError> {
+    let grant = caller.for_scope(Scope::Booking)?;
     within_booking_limits(&app, &grant, ip)?;
     let c: Cancel = read_json(&body)?;
     let appointment_id = c
         .appointment_id
         .ok_or_else(|| CowinError::missing("appointment_id"))?;
-    let people: Vec<String> = c
-        .beneficiaries_to_cancel
-        .ok_or_else(|| CowinError::missing("beneficiariesToCancel"))?
-        .iter()
-        .filter_map(text_of)
-        .collect();
+    let people = caller
+        .references(
+            &app,
+            c.beneficiaries_to_cancel
+                .ok_or_else(|| CowinError::missing("beneficiariesToCancel"))?
+                .iter()
+                .filter_map(text_of)
+                .collect(),
+        )
+        .await?;
     booking(&app)
         .cancel(&grant, &appointment_id, &people, &request_id(&headers))
-        .await?;
+        .await
+        .map_err(|e| caller.shield(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /api/v2/appointment/appointmentslip/download?appointment_id=` → the slip as PDF.
 pub async fn slip(
     State(app): State<AppState>,
-    Citizen(grant): Citizen,
+    caller: Caller,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, CowinError> {
+    // The slip prints the person's reference id and year of birth: it is the person's own
+    // document, never a partner's.
+    let Caller::Citizen(grant) = caller else {
+        return Err(CowinError::new(
+            StatusCode::FORBIDDEN,
+            teeka_app::access::SCOPE_NOT_ALLOWED,
+            "The appointment slip is for the person only",
+        ));
+    };
     let params = Params::parse(query.as_deref())?;
     let appointment_id = params.required_text("appointment_id")?;
     let pdf = booking(&app)

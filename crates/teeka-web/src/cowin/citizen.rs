@@ -119,13 +119,8 @@ async fn generate(app: &AppState, ip: IpAddr, body: &Bytes) -> Result<Response, 
     Ok(axum::Json(json!({ "txnId": txn_id.to_string() })).into_response())
 }
 
-async fn confirm(
-    app: &AppState,
-    ip: IpAddr,
-    headers: &HeaderMap,
-    body: &Bytes,
-    portal: bool,
-) -> Result<Response, CowinError> {
+/// A confirmation's `{"otp", "txnId"}`, with CoWIN's codes when either is missing.
+pub(crate) fn otp_and_txn(body: &Bytes) -> Result<(String, Uuid), CowinError> {
     let input: ConfirmOtp = read_json(body)?;
     let otp = input
         .otp
@@ -138,7 +133,17 @@ async fn confirm(
             CowinError::new(StatusCode::BAD_REQUEST, "USRAUT0013", "txnId is Required")
         })?;
     // A malformed transaction id is just an unknown one.
-    let txn_id: Uuid = txn_id.trim().parse().unwrap_or_else(|_| Uuid::nil());
+    Ok((otp, txn_id.trim().parse().unwrap_or_else(|_| Uuid::nil())))
+}
+
+async fn confirm(
+    app: &AppState,
+    ip: IpAddr,
+    headers: &HeaderMap,
+    body: &Bytes,
+    portal: bool,
+) -> Result<Response, CowinError> {
+    let (otp, txn_id) = otp_and_txn(body)?;
     let (token, new_account) = identity(app)
         .confirm_otp(txn_id, &otp, ip, &request_id(headers))
         .await?;
@@ -294,12 +299,19 @@ pub async fn delete_beneficiary(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /api/v2/appointment/beneficiaries`: CoWIN's beneficiary shape, personal data masked.
+/// `GET /api/v2/appointment/beneficiaries`: CoWIN's beneficiary shape, personal data masked. A
+/// partner (scope `beneficiary_read`) gets its own ids and only the fields the person approved.
 pub async fn beneficiaries(
     State(app): State<AppState>,
-    Citizen(grant): Citizen,
+    caller: crate::partner::Caller,
     headers: HeaderMap,
 ) -> Result<Response, CowinError> {
+    let grant = match caller {
+        crate::partner::Caller::Partner(grant) => {
+            return crate::partner::shared_beneficiaries(&app, &grant, &headers).await;
+        }
+        crate::partner::Caller::Citizen(grant) => grant,
+    };
     let list = identity(&app)
         .beneficiaries(&grant, &request_id(&headers))
         .await?;
@@ -319,18 +331,23 @@ pub async fn beneficiaries(
                 "vaccine": "",
                 "dose1_date": "",
                 "dose2_date": "",
-                "appointments": b.appointments.iter().map(|a| json!({
-                    "appointment_id": a.appointment_id.to_string(),
-                    "session_id": a.session_id.to_string(),
-                    "center_id": a.centre_id,
-                    "name": a.centre_name,
-                    "date": a.date.to_string(),
-                    "slot": a.slot,
-                    "dose": a.dose,
-                    "secret_code": a.code,
-                })).collect::<Vec<_>>(),
+                "appointments": b.appointments.iter().map(appointment_json).collect::<Vec<_>>(),
             })
         })
         .collect();
     Ok(axum::Json(json!({ "beneficiaries": beneficiaries })).into_response())
+}
+
+/// A live appointment in CoWIN's beneficiary shape (with the code the desk asks for).
+pub(crate) fn appointment_json(a: &teeka_app::citizen::AppointmentView) -> Value {
+    json!({
+        "appointment_id": a.appointment_id.to_string(),
+        "session_id": a.session_id.to_string(),
+        "center_id": a.centre_id,
+        "name": a.centre_name,
+        "date": a.date.to_string(),
+        "slot": a.slot,
+        "dose": a.dose,
+        "secret_code": a.code,
+    })
 }

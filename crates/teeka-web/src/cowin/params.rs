@@ -24,6 +24,11 @@ impl Params {
             .filter(|v| !v.trim().is_empty())
     }
 
+    /// A parameter's text, if present and not blank.
+    pub fn optional_text(&self, name: &str) -> Option<&str> {
+        self.get(name)
+    }
+
     /// A parameter that must be present, as text (the use case judges its form).
     pub fn required_text(&self, name: &str) -> Result<&str, CowinError> {
         self.get(name).ok_or_else(|| CowinError::missing(name))

@@ -253,36 +253,40 @@ async fn answer_sessions(
 /// `GET /api/v2/appointment/sessions/calendarByDistrict` (citizen token): uncached.
 pub async fn live_calendar_by_district(
     State(app): State<AppState>,
-    _citizen: super::citizen::Citizen,
+    caller: crate::partner::Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, CowinError> {
+    caller.for_scope(teeka_domain::partner::Scope::Availability)?;
     answer_sessions(app, q, ScopeParam::District, SessionsShape::Calendar, true).await
 }
 
 /// `GET /api/v2/appointment/sessions/calendarByPin` (citizen token): uncached.
 pub async fn live_calendar_by_pin(
     State(app): State<AppState>,
-    _citizen: super::citizen::Citizen,
+    caller: crate::partner::Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, CowinError> {
+    caller.for_scope(teeka_domain::partner::Scope::Availability)?;
     answer_sessions(app, q, ScopeParam::Pincode, SessionsShape::Calendar, true).await
 }
 
 /// `GET /api/v2/appointment/sessions/findByDistrict` (citizen token): uncached.
 pub async fn live_find_by_district(
     State(app): State<AppState>,
-    _citizen: super::citizen::Citizen,
+    caller: crate::partner::Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, CowinError> {
+    caller.for_scope(teeka_domain::partner::Scope::Availability)?;
     answer_sessions(app, q, ScopeParam::District, SessionsShape::Find, true).await
 }
 
 /// `GET /api/v2/appointment/sessions/findByPin` (citizen token): uncached.
 pub async fn live_find_by_pin(
     State(app): State<AppState>,
-    _citizen: super::citizen::Citizen,
+    caller: crate::partner::Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, CowinError> {
+    caller.for_scope(teeka_domain::partner::Scope::Availability)?;
     answer_sessions(app, q, ScopeParam::Pincode, SessionsShape::Find, true).await
 }
 

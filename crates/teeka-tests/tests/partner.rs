@@ -1,0 +1,830 @@
+//! The partner API on both backends, over HTTP: a partner gets nothing personal without the
+//! person's OTP consent, only the approved fields with it (under its own pseudonymous ids), loses
+//! it the moment the person revokes it or an administrator pulls a kill switch (checked through
+//! a second server on its own pool), is throttled past its quota; no route looks anyone up by an
+//! identifier (the whole router enumerated); aggregates withhold small cells and their
+//! complements; every partner access is on the ledger with its consent.
+
+use http::Method;
+use serde_json::{Value, json};
+use teeka_app::citizen::IdentityConfig;
+use teeka_app::outbox::{Notifier, deliver_due};
+use teeka_app::partner::{AdminActor, NewPartner, PartnerAdmin};
+use teeka_app::vault::Vault;
+use teeka_store::Store;
+use teeka_store::identity::OtpLimits;
+use teeka_tests::{
+    Backend, TestDb, backends, call, call_with, citizen, prepared_store, raw_execute,
+    spawn_app_with, test_vault,
+};
+use teeka_web::WebConfig;
+
+fn no_limits() -> WebConfig {
+    WebConfig {
+        public_rate_limit: None,
+        booking_limits: teeka_web::config::BookingLimits::OFF,
+        ..WebConfig::default()
+    }
+}
+
+fn generous() -> IdentityConfig {
+    IdentityConfig {
+        limits: OtpLimits {
+            sends_per_hour: 1000,
+            sends_per_day: 1000,
+            resend_cooldown_ms: 0,
+            ip_sends_per_hour: 1000,
+            failures_per_day: 1000,
+            wrong_attempts_per_txn: 3,
+            ip_failures_per_hour: 1000,
+        },
+        ..IdentityConfig::default()
+    }
+}
+
+/// Registers a partner as the operator would; its API key.
+async fn partner(store: &Store, name: &str, scopes: &str, fields: &str, quota: i64) -> String {
+    let mut p = NewPartner::with_defaults(name.into(), "Testing".into(), scopes, Some(fields))
+        .expect("partner");
+    p.daily_quota = quota;
+    PartnerAdmin {
+        store,
+        actor: AdminActor::operator(),
+    }
+    .register(&p, "test")
+    .await
+    .expect("register")
+    .api_key
+    .expose()
+}
+
+/// The last OTP sent to `mobile`, with its SMS text.
+async fn last_otp(
+    store: &Store,
+    vault: &Vault,
+    outbox: &std::path::Path,
+    mobile: &str,
+) -> (String, String) {
+    deliver_due(store, vault, &Notifier::Log(outbox.to_path_buf()))
+        .await
+        .expect("deliver");
+    let text = std::fs::read_to_string(outbox).expect("outbox");
+    let sms = text
+        .lines()
+        .rev()
+        .map(|l| serde_json::from_str::<Value>(l).expect("line"))
+        .find(|v| v["to"] == mobile && v["otp"].is_string())
+        .expect("sms");
+    (
+        sms["otp"].as_str().expect("otp").to_owned(),
+        sms["text"].as_str().expect("text").to_owned(),
+    )
+}
+
+/// Asks `mobile`'s owner for consent and approves it as they would; the partner token.
+#[allow(clippy::too_many_arguments)]
+async fn consent(
+    addr: std::net::SocketAddr,
+    store: &Store,
+    vault: &Vault,
+    outbox: &std::path::Path,
+    key: &str,
+    mobile: &str,
+    ask: Value,
+) -> String {
+    let mut body = ask;
+    body["mobile"] = json!(mobile);
+    let (status, sent) = call_with(
+        addr,
+        Method::POST,
+        "/api/v2/auth/generateOTP",
+        None,
+        &[("x-api-key", key)],
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let (otp, _) = last_otp(store, vault, outbox, mobile).await;
+    let (status, confirmed) = call_with(
+        addr,
+        Method::POST,
+        "/api/v2/auth/confirmOTP",
+        None,
+        &[("x-api-key", key)],
+        Some(json!({ "otp": teeka_crypto::sha256_hex(&otp), "txnId": sent["txnId"] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{confirmed}");
+    assert_eq!(confirmed["isNewAccount"], "N");
+    confirmed["token"].as_str().expect("token").to_owned()
+}
+
+async fn as_partner(
+    addr: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    key: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    call_with(addr, method, path, token, &[("x-api-key", key)], body).await
+}
+
+#[tokio::test]
+async fn a_partner_reaches_a_person_only_through_their_consent() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        // A second server with its own pool on the same database: switches and revocations must
+        // hold there too, with nothing cached.
+        let other_store = prepared_store(&db).await;
+        let other =
+            spawn_app_with(other_store.clone(), no_limits(), vault.clone(), generous()).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = dir.path().join("sms.jsonl");
+        let (citizen_token, reference) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
+        let mobile = "7000000001";
+
+        let payhealth = partner(
+            &store,
+            "PayHealth",
+            "booking,beneficiary_read,availability",
+            "name,birth_year,appointments",
+            100_000,
+        )
+        .await;
+        let other_app = partner(
+            &store,
+            "OtherApp",
+            "beneficiary_read",
+            "name,gender,birth_year",
+            100_000,
+        )
+        .await;
+
+        // Without consent: nothing personal, whatever it sends.
+        for token in [None, Some("made-up-token"), Some(citizen_token.as_str())] {
+            let (status, body) = as_partner(
+                app.addr,
+                Method::GET,
+                "/api/v2/appointment/beneficiaries",
+                &payhealth,
+                token,
+                None,
+            )
+            .await;
+            assert_eq!(status, 401, "{backend:?}: {body}");
+            assert!(
+                !body.to_string().contains(&reference),
+                "{backend:?}: {body}"
+            );
+        }
+        // A wrong key, and no key with a partner's path: refused.
+        let (status, _) = as_partner(
+            app.addr,
+            Method::POST,
+            "/api/v2/auth/generateOTP",
+            "tk_0000000000000000_00",
+            None,
+            Some(json!({"mobile": mobile})),
+        )
+        .await;
+        assert_eq!(status, 401);
+        let (status, _) = call(
+            app.addr,
+            Method::POST,
+            "/api/v2/auth/generateOTP",
+            None,
+            Some(json!({"mobile": mobile})),
+        )
+        .await;
+        assert_eq!(status, 401);
+        // Asking for more than the registry allows is refused before any SMS.
+        let (status, body) = as_partner(
+            app.addr,
+            Method::POST,
+            "/api/v2/auth/generateOTP",
+            &payhealth,
+            None,
+            Some(json!({"mobile": mobile, "fields": "mobile"})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (403, Some("TKAPTN0007")),
+            "{body}"
+        );
+
+        // The person approves beneficiary reading with name and year of birth only.
+        let token = consent(app.addr, &store, &vault, &outbox, &payhealth, mobile,
+            json!({"purpose": "Show your family's vaccination plan", "scopes": "beneficiary_read", "fields": "name,birth_year", "days": 7})).await;
+        let (_, sms) = last_otp(&store, &vault, &outbox, mobile).await;
+        assert!(
+            sms.starts_with("PayHealth asks to see your registered members for 7 days"),
+            "{sms}"
+        );
+        // A partner's OTP never becomes a citizen session, nor the reverse.
+        let (status, _) = call(
+            app.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(
+            status, 401,
+            "{backend:?}: a partner token is no citizen session"
+        );
+
+        let (status, list) = as_partner(
+            other.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            &payhealth,
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {list}");
+        let person = &list["beneficiaries"][0];
+        let pairwise = person["beneficiary_reference_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        assert_ne!(
+            pairwise, reference,
+            "{backend:?}: partners see their own id"
+        );
+        let name = person["name"].as_str().expect("name");
+        assert!(
+            name.contains('*') && !name.contains("Person"),
+            "{backend:?}: masked: {person}"
+        );
+        assert_eq!(person["birth_year"], "1990");
+        let keys: Vec<&str> = person
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            ["beneficiary_reference_id", "birth_year", "name"],
+            "{backend:?}: only approved fields"
+        );
+        assert!(!list.to_string().contains(mobile) && !list.to_string().contains("0001\""));
+
+        // Another partner's id for the same person is unrelated.
+        let other_token = consent(
+            app.addr,
+            &store,
+            &vault,
+            &outbox,
+            &other_app,
+            mobile,
+            json!({"days": 1}),
+        )
+        .await;
+        let (_, other_list) = as_partner(
+            app.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            &other_app,
+            Some(&other_token),
+            None,
+        )
+        .await;
+        let other_id = other_list["beneficiaries"][0]["beneficiary_reference_id"]
+            .as_str()
+            .expect("id");
+        assert_ne!(other_id, pairwise);
+        assert_eq!(other_list["beneficiaries"][0]["gender"], "Male");
+        // A token works only with the key of the partner it was issued to.
+        let (status, _) = as_partner(
+            app.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            &other_app,
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 401);
+
+        // Outside the consent's scopes: refused, and the ledger says nothing was read.
+        let (status, body) = as_partner(app.addr, Method::POST, "/api/v2/appointment/schedule", &payhealth, Some(&token),
+            Some(json!({"dose": 1, "session_id": uuid::Uuid::nil(), "slot": "09:00AM-11:00AM", "beneficiaries": [pairwise]}))).await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (403, Some("TKAPTN0005")),
+            "{backend:?}: {body}"
+        );
+        // A partner cannot manage consents, even with its token.
+        let (status, _) = as_partner(
+            app.addr,
+            Method::GET,
+            "/api/v1/citizen/consents",
+            &payhealth,
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 401);
+
+        // The person sees both consents, signed, and revokes PayHealth's: it stops at once,
+        // on both servers.
+        let (status, consents) = call(
+            app.addr,
+            Method::GET,
+            "/api/v1/citizen/consents",
+            Some(&citizen_token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{consents}");
+        let list = consents["consents"].as_array().expect("list");
+        assert_eq!(list.len(), 2);
+        let mine = list
+            .iter()
+            .find(|c| c["partner"] == "PayHealth")
+            .expect("PayHealth's");
+        assert_eq!(mine["status"], "active");
+        assert_eq!(mine["fields"], json!(["name", "birth_year"]));
+        let signature: Vec<u8> =
+            hex::decode(mine["signature"].as_str().expect("sig")).expect("hex");
+        assert!(teeka_crypto::verify_ed25519(
+            &vault.ledger_key().public(),
+            mine["artefact"].as_str().expect("artefact").as_bytes(),
+            &signature.try_into().expect("64 bytes"),
+        ));
+        let consent_id = mine["consent_id"].as_str().expect("id").to_owned();
+        let (status, _) = call(
+            app.addr,
+            Method::DELETE,
+            &format!("/api/v1/citizen/consents?consent_id={consent_id}"),
+            Some(&citizen_token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 204);
+        for server in [app.addr, other.addr] {
+            let (status, _) = as_partner(
+                server,
+                Method::GET,
+                "/api/v2/appointment/beneficiaries",
+                &payhealth,
+                Some(&token),
+                None,
+            )
+            .await;
+            assert_eq!(status, 401, "{backend:?}: revoked means revoked everywhere");
+        }
+        let (status, _) = call(
+            app.addr,
+            Method::DELETE,
+            &format!("/api/v1/citizen/consents/{consent_id}"),
+            Some(&citizen_token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 404, "revoking twice");
+
+        // Kill switch: one scope, then one partner, then all; each in force on the other server
+        // at its next request, and explicit to undo.
+        let admin = PartnerAdmin {
+            store: &store,
+            actor: AdminActor::operator(),
+        };
+        let read = |addr| {
+            as_partner(
+                addr,
+                Method::GET,
+                "/api/v2/appointment/beneficiaries",
+                &other_app,
+                Some(&other_token),
+                None,
+            )
+        };
+        assert_eq!(read(other.addr).await.0, 200);
+        for (target, code) in [
+            ("scope:beneficiary_read", 403),
+            ("partner:OtherApp", 403),
+            ("all", 403),
+        ] {
+            let target = if target == "partner:OtherApp" {
+                format!("partner:{}", &other_app[3..19])
+            } else {
+                target.to_owned()
+            };
+            assert!(
+                admin
+                    .switch(&target.parse().expect("target"), true, "t")
+                    .await
+                    .expect("switch")
+            );
+            let (status, body) = read(other.addr).await;
+            assert_eq!(status, code, "{backend:?}: {target}: {body}");
+            assert!(
+                admin
+                    .switch(&target.parse().expect("target"), false, "t")
+                    .await
+                    .expect("switch")
+            );
+            assert_eq!(
+                read(other.addr).await.0,
+                200,
+                "{backend:?}: {target} back on"
+            );
+        }
+
+        // Every partner access names its consent on the ledger.
+        let events = store.access_events(0, 1000).await.expect("events");
+        let partner_reads: Vec<_> = events
+            .iter()
+            .filter(|e| e.event.actor_kind == "partner" && e.event.action == "beneficiary.read")
+            .collect();
+        assert!(partner_reads.len() >= 2, "{backend:?}");
+        assert!(
+            partner_reads
+                .iter()
+                .all(|e| e.event.purpose.starts_with("consent "))
+        );
+        assert!(events.iter().any(|e| e.event.action == "consent.revoke"));
+        assert!(
+            events
+                .iter()
+                .filter(|e| e.event.action == "partner.disable")
+                .count()
+                >= 3
+        );
+
+        app.stop().await;
+        other.stop().await;
+        other_store.close().await;
+        store.close().await;
+    }
+}
+
+/// Every route the router has (it records them as they are added), with every method, from a
+/// caller with no grant for the person (nobody, another citizen, a partner without consent),
+/// carrying the person's mobile, Aadhaar and reference id in the query and the body: no
+/// answer contains anything of theirs, and every path shaped like an identifier lookup answers
+/// 410 for everyone.
+#[tokio::test]
+async fn no_route_answers_an_identifier_with_a_person() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = dir.path().join("sms.jsonl");
+        let (owner, reference) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
+        let (stranger, _) = citizen(app.addr, &store, &vault, &outbox, 2, 1985).await;
+        let key = partner(
+            &store,
+            "Prober",
+            "booking,beneficiary_read,availability,research",
+            "name,birth_year,gender,photo_id,mobile,appointments",
+            1_000_000,
+        )
+        .await;
+        // What would give the person away: their masked name, mobile and ID as they see them.
+        let (_, own) = call(
+            app.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            Some(&owner),
+            None,
+        )
+        .await;
+        let me = &own["beneficiaries"][0];
+        let markers: Vec<String> = ["name", "mobile_number", "photo_id_number"]
+            .iter()
+            .map(|f| me[*f].as_str().expect("field").to_owned())
+            .collect();
+        let mobile = "7000000001";
+        let aadhaar = teeka_tests::aadhaar(1);
+        let query = format!(
+            "mobile={mobile}&aadhaar={aadhaar}&beneficiary_reference_id={reference}&id_number={aadhaar}"
+        );
+        let body = json!({ "mobile": mobile, "aadhaar": aadhaar, "beneficiary_reference_id": reference,
+                           "beneficiaries": [reference], "photo_id_number": aadhaar });
+
+        let state = teeka_web::AppState::new(store.clone(), no_limits(), vault.clone(), generous());
+        let (_, table) = teeka_web::router::build_router_and_table(state);
+        let gone: Vec<String> = teeka_web::router::IDENTIFIER_LOOKUPS
+            .iter()
+            .map(|p| format!("/api{p}"))
+            .collect();
+        assert!(
+            table.paths().len() > 60,
+            "{backend:?}: the table has every route"
+        );
+        let mut requests = 0;
+        for path in table.paths() {
+            // CoWIN's portal login routes name the mobile an OTP is sent to; they answer only a
+            // transaction id, and every other route naming an identifier is a 410.
+            let otp_login =
+                path.ends_with("/generateMobileOTP") || path.ends_with("/validateMobileOtp");
+            assert_eq!(
+                teeka_web::partner::looks_like_identifier_lookup(path, None) && !otp_login,
+                gone.contains(path),
+                "{backend:?}: {path} looks like a lookup"
+            );
+            let concrete = path
+                .replace("{state_id}", "21")
+                .replace("{username}", "nobody.here")
+                .replace("{alert_id}", &uuid::Uuid::nil().to_string())
+                .replace("{centre_id}", "1")
+                .replace("{session_id}", &uuid::Uuid::nil().to_string())
+                .replace("{partner}", "nobody")
+                .replace("{consent_id}", &uuid::Uuid::nil().to_string());
+            assert!(
+                !concrete.contains('{'),
+                "{path}: a parameter this test does not fill"
+            );
+            let target = format!("{concrete}?{query}");
+            for method in [Method::GET, Method::POST, Method::DELETE] {
+                for (who, token, extra) in [
+                    ("nobody", None, None),
+                    ("another citizen", Some(stranger.as_str()), None),
+                    ("a partner without consent", None, Some(key.as_str())),
+                    (
+                        "a partner with the person's citizen token",
+                        Some(owner.as_str()),
+                        Some(key.as_str()),
+                    ),
+                ] {
+                    let headers: Vec<(&str, &str)> =
+                        extra.map(|k| ("x-api-key", k)).into_iter().collect();
+                    let (status, answer) = call_with(
+                        app.addr,
+                        method.clone(),
+                        &target,
+                        token,
+                        &headers,
+                        Some(body.clone()),
+                    )
+                    .await;
+                    requests += 1;
+                    let text = answer.to_string();
+                    for marker in &markers {
+                        assert!(
+                            !text.contains(marker.as_str()),
+                            "{backend:?}: {method} {path} as {who} gave away {marker}: {text}"
+                        );
+                    }
+                    assert!(
+                        status < 500 || status == 503 && path.ends_with("/readyz"),
+                        "{backend:?}: {method} {path} as {who}: {status} {text}"
+                    );
+                    if gone.contains(path) {
+                        assert_eq!(
+                            (status, error_code(&answer)),
+                            (410, Some("TKAREQ0410")),
+                            "{backend:?}: {method} {path}"
+                        );
+                    }
+                }
+            }
+        }
+        // Shapes of CoWIN's old lookups that are not routes at all get the same explanation.
+        for path in [
+            "/api/v2/beneficiary/searchByMobile?mobile=7000000001",
+            &format!("/api/v3/partner/beneficiary?aadhaar={aadhaar}"),
+            "/api/v1/desk/findByPhone",
+        ] {
+            let (status, answer) = call_with(
+                app.addr,
+                Method::GET,
+                path,
+                None,
+                &[("x-api-key", key.as_str())],
+                None,
+            )
+            .await;
+            assert_eq!(
+                (status, error_code(&answer)),
+                (410, Some("TKAREQ0410")),
+                "{backend:?}: {path}"
+            );
+        }
+        eprintln!(
+            "{backend:?}: {} routes, {requests} requests, nothing given away",
+            table.paths().len()
+        );
+        app.stop().await;
+        store.close().await;
+    }
+}
+
+/// Inserts `n` more people like the first one registered (same account) with `gender`, each
+/// with dose 1 of COVISHIELD at centre 1 on `day` (YYYY-MM-DD).
+async fn people_with_doses(db: &TestDb, gender: i32, n: usize, day: &str) {
+    for i in 0..n {
+        let (uuid, blob) = match db.backend {
+            Backend::Sqlite => ("randomblob(16)", "randomblob(32)"),
+            Backend::Postgres => ("gen_random_uuid()", "decode(md5(random()::text), 'hex')"),
+        };
+        raw_execute(
+            db,
+            &format!(
+                "INSERT INTO beneficiaries (reference_id, subject_id, account_id, name_sealed, photo_id_type, photo_id_index, \
+                 photo_id_sealed, birth_year, gender, comorbidity, consent_version, created_at) \
+                 SELECT '{g}{i:013}', {uuid}, account_id, name_sealed, photo_id_type, {blob}, photo_id_sealed, birth_year, {g}, \
+                 comorbidity, consent_version, created_at FROM beneficiaries WHERE reference_id = (SELECT MIN(reference_id) FROM beneficiaries WHERE reference_id NOT LIKE '_0000%');
+                 INSERT INTO doses (dose_id, subject_id, dose_number, vaccine_name, given_on, centre_id, revoked) \
+                 SELECT {uuid}, subject_id, 1, 'COVISHIELD', '{day}', 1, {f} FROM beneficiaries WHERE reference_id = '{g}{i:013}';",
+                g = gender,
+                f = if db.backend == Backend::Sqlite { "0" } else { "FALSE" },
+            ),
+        )
+        .await;
+    }
+}
+
+/// 40 men, 12 women and 3 others vaccinated in district 395: research exports and public
+/// statistics publish 40 and withhold the 3 and, so that it cannot be worked out from the total,
+/// the 12; a researcher cannot lower k; the export is on the ledger; a partner without the
+/// research scope gets nothing.
+#[tokio::test]
+async fn aggregates_withhold_small_cells_and_their_complements() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = dir.path().join("sms.jsonl");
+        citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
+        teeka_tests::centre_and_session(
+            &store,
+            teeka_app::clock::today_in_india(),
+            "COVISHIELD",
+            10,
+            10,
+            18,
+        )
+        .await;
+        people_with_doses(&db, 1, 40, "2026-11-20").await;
+        people_with_doses(&db, 2, 12, "2026-11-20").await;
+        people_with_doses(&db, 3, 3, "2026-11-21").await;
+
+        let researcher = partner(&store, "ICMR", "research", "name", 1000).await;
+        let booker = partner(&store, "PayHealth", "booking", "name", 1000).await;
+        let (status, export) = as_partner(
+            app.addr,
+            Method::GET,
+            "/api/v1/research/aggregates?by=gender&district_id=395&k=3",
+            &researcher,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {export}");
+        assert_eq!(export["k"], 10, "a researcher cannot lower k");
+        let count = |g: &str| {
+            export["cells"]
+                .as_array()
+                .expect("cells")
+                .iter()
+                .find(|c| c["gender"] == g)
+                .expect("cell")["count"]
+                .clone()
+        };
+        assert_eq!(count("Male"), json!(40));
+        assert_eq!(
+            count("Others"),
+            Value::Null,
+            "{backend:?}: primary suppression"
+        );
+        assert_eq!(
+            count("Female"),
+            Value::Null,
+            "{backend:?}: complementary suppression"
+        );
+        assert_eq!(export["total"], 55);
+        let (status, two_way) = as_partner(
+            app.addr,
+            Method::GET,
+            "/api/v1/research/aggregates?by=gender,date,vaccine,dose,age_band,state",
+            &researcher,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{two_way}");
+        assert_eq!(
+            two_way["dimensions"],
+            json!(["gender", "date", "vaccine", "dose", "age_band", "state"])
+        );
+        let (status, _) = as_partner(
+            app.addr,
+            Method::GET,
+            "/api/v1/research/aggregates?by=gender",
+            &booker,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 403, "research is a scope of its own");
+        let (status, _) = call(
+            app.addr,
+            Method::GET,
+            "/api/v1/research/aggregates?by=gender",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 401);
+        let (status, bad) = as_partner(
+            app.addr,
+            Method::GET,
+            "/api/v1/research/aggregates?by=name",
+            &researcher,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}");
+        let events = store.access_events(0, 10_000).await.expect("events");
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.event.action == "research.export")
+                .count(),
+            2
+        );
+
+        // The public figures, up to 21-11-2026: the same suppression; the day's 3 withheld.
+        let (status, public) = call(
+            app.addr,
+            Method::GET,
+            "/api/v1/reports/public?state_id=21&district_id=395&date=21-11-2026",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {public}");
+        let v = &public["topBlock"]["vaccination"];
+        assert_eq!(v["total"], 55);
+        assert_eq!(
+            v["today"],
+            Value::Null,
+            "{backend:?}: 3 on the day: {public}"
+        );
+        assert_eq!(
+            v["by_gender"],
+            json!({"Male": 40, "Female": null, "Others": null})
+        );
+        assert_eq!(v["by_vaccine"], json!({"COVISHIELD": 55}));
+        assert_eq!(v["by_dose"], json!({"1": 55}));
+        let (status, before) = call(
+            app.addr,
+            Method::GET,
+            "/api/v1/reports/public?district_id=395&date=20-11-2026",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(before["topBlock"]["vaccination"]["total"], 52);
+        assert_eq!(before["topBlock"]["vaccination"]["today"], 52);
+        let (status, _) = call(
+            app.addr,
+            Method::GET,
+            "/api/v1/reports/public?date=31-02-2026",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 400);
+
+        // Quota: the researcher's 1000 a day; a partner registered with 3 gets 429 on the 4th.
+        let tiny = partner(&store, "Tiny", "research", "name", 3).await;
+        for expected in [200, 200, 200, 429] {
+            let (status, _) = as_partner(
+                app.addr,
+                Method::GET,
+                "/api/v1/research/aggregates?by=dose",
+                &tiny,
+                None,
+                None,
+            )
+            .await;
+            assert_eq!(status, expected, "{backend:?}");
+        }
+        app.stop().await;
+        store.close().await;
+    }
+}
+
+/// The error code of an answer in either shape: CoWIN's (`errorCode`, under `/api`) or Teeka's
+/// (`code`, elsewhere).
+fn error_code(answer: &Value) -> Option<&str> {
+    answer["errorCode"].as_str().or(answer["code"].as_str())
+}
