@@ -47,6 +47,8 @@ pub struct PartnerConfig {
     pub throttle_ms: i64,
     /// The smallest count research exports and public statistics publish.
     pub suppression_k: u64,
+    /// Every published count is a multiple of this (see `teeka_domain::aggregate`).
+    pub rounding_base: u64,
 }
 
 impl Default for PartnerConfig {
@@ -57,6 +59,7 @@ impl Default for PartnerConfig {
             spike_floor: 100,
             throttle_ms: 3_600_000,
             suppression_k: teeka_domain::aggregate::DEFAULT_K,
+            rounding_base: teeka_domain::aggregate::DEFAULT_ROUNDING_BASE,
         }
     }
 }

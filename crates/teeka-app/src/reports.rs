@@ -1,7 +1,10 @@
 //! Aggregates only: research exports (counts by any of state, district, age band, gender,
 //! vaccine, dose and day) and the public dashboard's figures. Counts below `k` are withheld
 //! together with enough others that no withheld count can be recovered by subtraction
-//! ([`teeka_domain::aggregate::suppress`]); no row about a person ever leaves.
+//! ([`teeka_domain::aggregate::suppress`]), and every published count is rounded to a multiple
+//! of the configured base so that differences between published figures (two days' running
+//! totals, a state less its districts) never give a small count exactly; no row about a person
+//! ever leaves.
 
 use crate::clock::{now_ms, today_in_india};
 use crate::error::AppError;
@@ -128,13 +131,21 @@ fn cells(rows: &[DoseCountRow], by: &[Dimension]) -> BTreeMap<CellKey, u64> {
     out
 }
 
-/// A total as released: withheld when it is itself a small count.
-fn released_total(total: u64, k: u64) -> Released {
+/// A total as released: withheld when it is itself a small count, else rounded.
+fn released_total(total: u64, k: u64, base: u64) -> Released {
     if total > 0 && total < k {
         Released::Withheld
     } else {
-        Released::Count(total)
+        Released::Count(total).rounded(base)
     }
+}
+
+/// A table as released: suppressed with threshold `k`, then every published count rounded.
+fn release(table: &BTreeMap<CellKey, u64>, k: u64, base: u64) -> BTreeMap<CellKey, Released> {
+    suppress(table, k)
+        .into_iter()
+        .map(|(key, r)| (key, r.rounded(base)))
+        .collect()
 }
 
 /// A research export.
@@ -142,6 +153,8 @@ fn released_total(total: u64, k: u64) -> Released {
 pub struct Export {
     /// The threshold applied.
     pub k: u64,
+    /// Every published count is a multiple of this.
+    pub rounding: u64,
     /// The dimensions, in key order.
     pub dimensions: Vec<&'static str>,
     /// Each cell: its key and its count, or withheld.
@@ -193,11 +206,13 @@ pub async fn research_export(
     let rows = store.dose_counts(&query.filter, Some(&event)).await?;
     let table = cells(&rows, &query.by);
     let total = table.values().sum();
+    let base = config.rounding_base;
     Ok(Export {
         k,
+        rounding: base,
         dimensions: names,
-        cells: suppress(&table, k).into_iter().collect(),
-        total: released_total(total, k),
+        cells: release(&table, k, base).into_iter().collect(),
+        total: released_total(total, k, base),
     })
 }
 
@@ -222,11 +237,18 @@ pub struct PublicReport {
     pub aefi: BTreeMap<String, Released>,
     /// The threshold applied.
     pub k: u64,
+    /// Every published count is a multiple of this.
+    pub rounding: u64,
 }
 
 /// One released breakdown: a one-way table whose line total (the published total) is known.
-fn breakdown(rows: &[DoseCountRow], by: Dimension, k: u64) -> BTreeMap<String, Released> {
-    suppress(&cells(rows, &[by]), k)
+fn breakdown(
+    rows: &[DoseCountRow],
+    by: Dimension,
+    k: u64,
+    base: u64,
+) -> BTreeMap<String, Released> {
+    release(&cells(rows, &[by]), k, base)
         .into_iter()
         .map(|(mut key, released)| (key.pop().unwrap_or_default(), released))
         .collect()
@@ -274,19 +296,21 @@ pub async fn public_report(
         .into_iter()
         .map(|(severity, n)| (vec![severity], u64::try_from(n).unwrap_or(0)))
         .collect();
+    let base = config.rounding_base;
     Ok(PublicReport {
         date,
-        total: released_total(total, k),
-        today: released_total(today, k),
-        by_dose: breakdown(&rows, Dimension::Dose, k),
-        by_vaccine: breakdown(&rows, Dimension::Vaccine, k),
-        by_gender: breakdown(&rows, Dimension::Gender, k),
-        by_age: breakdown(&rows, Dimension::AgeBand, k),
-        aefi: suppress(&aefi, k)
+        total: released_total(total, k, base),
+        today: released_total(today, k, base),
+        by_dose: breakdown(&rows, Dimension::Dose, k, base),
+        by_vaccine: breakdown(&rows, Dimension::Vaccine, k, base),
+        by_gender: breakdown(&rows, Dimension::Gender, k, base),
+        by_age: breakdown(&rows, Dimension::AgeBand, k, base),
+        aefi: release(&aefi, k, base)
             .into_iter()
             .map(|(mut key, r)| (key.pop().unwrap_or_default(), r))
             .collect(),
         k,
+        rounding: base,
     })
 }
 
@@ -322,12 +346,19 @@ mod tests {
         let mut rows = vec![row(1990, 2, 1, "2026-11-20", 40)];
         rows.push(row(1990, 1, 1, "2026-11-20", 3));
         rows.push(row(1990, 3, 1, "2026-11-20", 12));
-        let by_gender = breakdown(&rows, Dimension::Gender, 10);
+        let by_gender = breakdown(&rows, Dimension::Gender, 10, 1);
         assert_eq!(by_gender["Female"], Released::Count(40));
         assert_eq!(by_gender["Male"], Released::Withheld);
         assert_eq!(by_gender["Others"], Released::Withheld);
-        assert_eq!(released_total(55, 10), Released::Count(55));
-        assert_eq!(released_total(7, 10), Released::Withheld);
-        assert_eq!(released_total(0, 10), Released::Count(0));
+        assert_eq!(released_total(55, 10, 1), Released::Count(55));
+        assert_eq!(released_total(7, 10, 1), Released::Withheld);
+        assert_eq!(released_total(0, 10, 1), Released::Count(0));
+        // As published: multiples of the base.
+        assert_eq!(released_total(52, 10, 5), Released::Count(50));
+        rows.push(row(1990, 2, 1, "2026-11-20", 2));
+        assert_eq!(
+            breakdown(&rows, Dimension::Gender, 10, 5)["Female"],
+            Released::Count(40)
+        );
     }
 }

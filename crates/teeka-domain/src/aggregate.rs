@@ -12,11 +12,30 @@
 //!    gives one cell, nor a sum small enough to say "all of these are tiny".
 //!
 //! Zero counts are published: "nobody" is not about anybody.
+//!
+//! Suppression protects one table. Across tables a withheld count could still be had by
+//! differencing: yesterday's running total from today's, or a state's total less its districts'.
+//! So every published count is also rounded to a multiple of a base ([`Released::rounded`],
+//! default 5), the same way every time: any sum or difference of published figures is then a
+//! multiple of the base too, so it never equals a small count, and each figure it is made of
+//! carries its own unknown error of up to half the base.
 
 use std::collections::BTreeMap;
 
 /// The default threshold: counts below 10 are withheld.
 pub const DEFAULT_K: u64 = 10;
+
+/// The default rounding base: published counts are multiples of 5.
+pub const DEFAULT_ROUNDING_BASE: u64 = 5;
+
+/// `n` rounded to the nearest multiple of `base`, halves up (`base` 0 or 1: unchanged).
+/// Deterministic, so asking again, or through another query, yields nothing new.
+pub fn round_to_base(n: u64, base: u64) -> u64 {
+    if base <= 1 {
+        return n;
+    }
+    n.saturating_add(base / 2) / base * base
+}
 
 /// A cell's key: one value per dimension, in the table's dimension order.
 pub type CellKey = Vec<String>;
@@ -36,6 +55,14 @@ impl Released {
         match self {
             Released::Count(n) => Some(n),
             Released::Withheld => None,
+        }
+    }
+
+    /// As published: a count rounded to a multiple of `base`; withheld stays withheld.
+    pub fn rounded(self, base: u64) -> Released {
+        match self {
+            Released::Count(n) => Released::Count(round_to_base(n, base)),
+            Released::Withheld => Released::Withheld,
         }
     }
 }
@@ -137,6 +164,34 @@ mod tests {
 
     fn key(parts: &[&str]) -> CellKey {
         parts.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn rounding_is_to_the_nearest_multiple_halves_up() {
+        assert_eq!(round_to_base(52, 5), 50);
+        assert_eq!(round_to_base(53, 5), 55);
+        assert_eq!(round_to_base(55, 5), 55);
+        assert_eq!(round_to_base(0, 5), 0);
+        assert_eq!(round_to_base(7, 1), 7);
+        assert_eq!(round_to_base(u64::MAX, 5) % 5, 0);
+        assert_eq!(Released::Count(12).rounded(5), Released::Count(10));
+        assert_eq!(Released::Withheld.rounded(5), Released::Withheld);
+    }
+
+    #[test]
+    fn no_difference_of_rounded_running_totals_gives_a_small_days_count() {
+        // Any day's count below k, hidden between two published running totals: the difference
+        // of the published totals is a multiple of 5, so never the count itself (1..=4), and
+        // for 5..=9 it is equally consistent with a neighbour of that count.
+        for before in 0..200u64 {
+            for day in 1..10u64 {
+                let diff = round_to_base(before + day, 5) - round_to_base(before, 5);
+                assert_eq!(diff % 5, 0);
+                if day % 5 != 0 {
+                    assert_ne!(diff, day, "{before} then {day} more");
+                }
+            }
+        }
     }
 
     #[test]

@@ -333,7 +333,10 @@ macro_rules! partner_store_methods {
         }
 
         /// Turns a switch off (`off`) or back on, with its ledger entry. Whether anything changed
-        /// (`None`: no such partner). Turning a partner back on also lifts an anomaly's throttle.
+        /// (`None`: no such partner). Turning a partner back on also lifts an anomaly's throttle
+        /// and restarts the anomaly windows (this hour's distinct people and requests), or the
+        /// next request would trip the same alarm the administrator has just looked at; the day's
+        /// quota loses at most that hour's count.
         pub async fn set_partner_switch(
             &self,
             target: &$crate::partner::SwitchTarget,
@@ -359,12 +362,24 @@ macro_rules! partner_store_methods {
                         "UPDATE partners SET disabled = $2, throttled_until = 0 \
                          WHERE partner_id = $1 AND (disabled <> $2 OR throttled_until > 0)"
                     };
-                    sqlx::query(sql)
+                    let changed = sqlx::query(sql)
                         .bind(id)
                         .bind(off)
                         .execute(&mut *tx)
                         .await?
-                        .rows_affected()
+                        .rows_affected();
+                    if !off {
+                        sqlx::query("DELETE FROM partner_people WHERE partner_id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM partner_usage WHERE partner_id = $1 AND hour >= $2")
+                            .bind(id)
+                            .bind(now_ms.div_euclid($crate::partner::HOUR_MS))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    changed
                 }
                 SwitchTarget::All | SwitchTarget::Scope(_) => {
                     let key = match target {

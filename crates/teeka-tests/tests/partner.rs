@@ -770,6 +770,7 @@ async fn aggregates_withhold_small_cells_and_their_complements() {
         )
         .await;
         assert_eq!(status, 200, "{backend:?}: {public}");
+        assert_eq!(public["rounded_to"], 5);
         let v = &public["topBlock"]["vaccination"];
         assert_eq!(v["total"], 55);
         assert_eq!(
@@ -792,8 +793,43 @@ async fn aggregates_withhold_small_cells_and_their_complements() {
         )
         .await;
         assert_eq!(status, 200);
-        assert_eq!(before["topBlock"]["vaccination"]["total"], 52);
-        assert_eq!(before["topBlock"]["vaccination"]["today"], 52);
+        // 52 up to the day before, published as 50: the difference of the two running totals
+        // (5) is not the 3 given on the 21st, and no difference of published figures can be,
+        // since all are multiples of 5.
+        assert_eq!(before["topBlock"]["vaccination"]["total"], 50);
+        assert_eq!(before["topBlock"]["vaccination"]["today"], 50);
+        assert_ne!(
+            v["total"].as_u64().expect("total") - 50,
+            3,
+            "differencing two days gives the withheld day"
+        );
+        // The state less its one district: the state's figure is the same rounded count.
+        let (_, state) = call(
+            app.addr,
+            Method::GET,
+            "/api/v1/reports/public?state_id=21&date=21-11-2026",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(state["topBlock"]["vaccination"]["total"], 55);
+        for figure in [
+            "total",
+            "today",
+            "by_gender",
+            "by_age",
+            "by_dose",
+            "by_vaccine",
+        ] {
+            let published = &state["topBlock"]["vaccination"][figure];
+            let counts: Vec<&Value> = match published.as_object() {
+                Some(o) => o.values().collect(),
+                None => vec![published],
+            };
+            for n in counts.iter().filter_map(|n| n.as_u64()) {
+                assert_eq!(n % 5, 0, "{figure}: {published}");
+            }
+        }
         let (status, _) = call(
             app.addr,
             Method::GET,
@@ -827,4 +863,154 @@ async fn aggregates_withhold_small_cells_and_their_complements() {
 /// (`code`, elsewhere).
 fn error_code(answer: &Value) -> Option<&str> {
     answer["errorCode"].as_str().or(answer["code"].as_str())
+}
+
+/// Reads `path` as a partner with key `key` (and a consent token, if any); the status and code.
+async fn partner_status(
+    addr: std::net::SocketAddr,
+    path: &str,
+    key: &str,
+    token: Option<&str>,
+) -> (u16, Option<String>) {
+    let (status, body) = as_partner(addr, Method::GET, path, key, token, None).await;
+    (status, error_code(&body).map(str::to_owned))
+}
+
+#[tokio::test]
+async fn anomalies_throttle_a_partner_raise_an_alert_and_lift_only_when_enabled() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = dir.path().join("sms.jsonl");
+        let admin = PartnerAdmin {
+            store: &store,
+            actor: AdminActor::operator(),
+        };
+        let anomalies = || async {
+            store
+                .staff_alerts(1000)
+                .await
+                .expect("alerts")
+                .into_iter()
+                .filter(|a| a.kind == "partner.anomaly")
+                .map(|a| a.detail)
+                .collect::<Vec<_>>()
+        };
+
+        // Unusual numbers of distinct people: a partner registered for 2 an hour reads a third.
+        let mut wide = NewPartner::with_defaults(
+            "WideNet".into(),
+            "Testing".into(),
+            "beneficiary_read",
+            Some("name"),
+        )
+        .expect("partner");
+        wide.people_per_hour = 2;
+        let wide = admin.register(&wide, "test").await.expect("register");
+        let key = wide.api_key.expose();
+        let mut tokens = Vec::new();
+        for n in 1..=3 {
+            citizen(app.addr, &store, &vault, &outbox, n, 1990).await;
+            let mobile = format!("{}", 7_000_000_000 + n);
+            tokens.push(
+                consent(
+                    app.addr,
+                    &store,
+                    &vault,
+                    &outbox,
+                    &key,
+                    &mobile,
+                    json!({"scopes": "beneficiary_read", "fields": "name", "days": 1}),
+                )
+                .await,
+            );
+        }
+        let members = "/api/v2/appointment/beneficiaries";
+        for token in &tokens[..2] {
+            assert_eq!(
+                partner_status(app.addr, members, &key, Some(token)).await,
+                (200, None),
+                "{backend:?}"
+            );
+        }
+        assert_eq!(
+            partner_status(app.addr, members, &key, Some(&tokens[2])).await,
+            (429, Some("TKAPTN0003".into())),
+            "{backend:?}: the third person in an hour"
+        );
+        // Throttled as a whole, for everyone it holds a consent from, until it is re-enabled.
+        assert_eq!(
+            partner_status(app.addr, members, &key, Some(&tokens[0]))
+                .await
+                .0,
+            429,
+            "{backend:?}"
+        );
+        let alerts = anomalies().await;
+        assert_eq!(alerts.len(), 1, "{backend:?}: {alerts:?}");
+        assert!(
+            alerts[0].contains("WideNet") && alerts[0].contains("3 distinct people"),
+            "{alerts:?}"
+        );
+        for mobile in 7_000_000_001u64..=7_000_000_003 {
+            assert!(!alerts[0].contains(&mobile.to_string()), "no one named");
+        }
+        admin
+            .switch(
+                &format!("partner:{}", wide.client_id)
+                    .parse()
+                    .expect("target"),
+                false,
+                "test",
+            )
+            .await
+            .expect("enable");
+        assert_eq!(
+            partner_status(app.addr, members, &key, Some(&tokens[0])).await,
+            (200, None),
+            "{backend:?}: enabled again, explicitly"
+        );
+
+        // A volume spike: more than 100 requests in an hour and 10 times the earlier mean.
+        let researcher = partner(&store, "Burst", "research", "name", 100_000).await;
+        let mut allowed = 0;
+        loop {
+            let (status, code) = partner_status(
+                app.addr,
+                "/api/v1/research/aggregates?by=dose",
+                &researcher,
+                None,
+            )
+            .await;
+            if status == 429 {
+                assert_eq!(code.as_deref(), Some("TKAPTN0003"));
+                break;
+            }
+            assert_eq!(status, 200, "{backend:?}");
+            allowed += 1;
+            assert!(allowed <= 100, "{backend:?}: no throttle after {allowed}");
+        }
+        assert_eq!(allowed, 100, "{backend:?}: the 101st request is the spike");
+        let alerts = anomalies().await;
+        assert!(
+            alerts
+                .iter()
+                .any(|a| a.contains("Burst") && a.contains("101 requests this hour")),
+            "{backend:?}: {alerts:?}"
+        );
+        let events = store.access_events(0, 100_000).await.expect("events");
+        assert!(
+            events
+                .iter()
+                .filter(|e| e.event.action == "partner.throttle")
+                .count()
+                == 2,
+            "{backend:?}: both throttles on the ledger"
+        );
+        app.stop().await;
+        store.close().await;
+    }
 }

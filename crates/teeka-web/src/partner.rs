@@ -430,6 +430,7 @@ pub async fn research(
     Ok(no_store(
         axum::Json(json!({
             "k": export.k,
+            "rounded_to": export.rounding,
             "dimensions": export.dimensions,
             "total": released(export.total),
             "withheld_cells": withheld,
@@ -459,6 +460,7 @@ pub async fn public_reports(
         "state_id": place.0,
         "district_id": place.1,
         "k": r.k,
+        "rounded_to": r.rounding,
         "topBlock": {
             "vaccination": {
                 "total": released(r.total),

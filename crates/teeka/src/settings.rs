@@ -62,6 +62,8 @@ pub struct FileSettings {
 pub struct PartnerSettings {
     /// The smallest count research exports and public statistics publish (default 10, least 5).
     pub suppression_k: Option<u64>,
+    /// Published counts are multiples of this (default 5, from 2 to 100).
+    pub rounding_base: Option<u64>,
     /// The longest consent a partner may ask for, in days (default 180).
     pub consent_max_days: Option<i64>,
     /// Minutes an anomaly throttles a partner (default 60).
@@ -366,6 +368,13 @@ impl DatabaseArgs {
                 bail!("[partners] suppression_k must be at least 5");
             }
             partner.suppression_k = k;
+        }
+        if let Some(base) = file.partners.rounding_base {
+            // A base of 1 would publish exact counts, and differences of them are exact again.
+            if !(2..=100).contains(&base) {
+                bail!("[partners] rounding_base must be from 2 to 100");
+            }
+            partner.rounding_base = base;
         }
         if let Some(days) = file.partners.consent_max_days {
             if !(1..=3650).contains(&days) {

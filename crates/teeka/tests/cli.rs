@@ -1146,3 +1146,246 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
         drop(server);
     }
 }
+
+/// A request with headers and an optional JSON body; the status and the body as JSON.
+async fn call(
+    addr: SocketAddr,
+    method: http::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    let r = teeka_loadgen::request(addr, method, path, &all, body.map(|b| b.to_string().into()))
+        .await
+        .expect("request");
+    (
+        r.status.as_u16(),
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+/// Waits for the `nth` OTP SMS to `mobile` (counting from 1) in the development SMS log.
+async fn nth_otp(log: &Path, mobile: &str, nth: usize) -> String {
+    for _ in 0..200 {
+        let otps: Vec<String> = std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["to"] == mobile)
+            .filter_map(|v| v["otp"].as_str().map(str::to_owned))
+            .collect();
+        if let Some(otp) = otps.get(nth - 1) {
+            return otp.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("OTP {nth} to {mobile} never delivered");
+}
+
+/// Calls `path` on every server at once, again and again, until each answers `status`; how long
+/// that took from `since`.
+async fn until_every_server_answers(
+    servers: &[Server],
+    path: &str,
+    headers: &[(&str, &str)],
+    status: u16,
+    since: std::time::Instant,
+) -> Duration {
+    let mut done = vec![false; servers.len()];
+    while done.iter().any(|d| !d) {
+        for (i, server) in servers.iter().enumerate() {
+            if !done[i] {
+                done[i] = call(server.addr, http::Method::GET, path, headers, None)
+                    .await
+                    .0
+                    == status;
+            }
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "{path}: not every server answers {status}"
+        );
+    }
+    since.elapsed()
+}
+
+#[tokio::test]
+async fn kill_switch_and_revocation_hold_on_three_server_processes_within_a_second() {
+    for backend in backends() {
+        if backend != Backend::Postgres {
+            continue;
+        }
+        let db = TestDb::new(backend).await;
+        let dir = tempfile::tempdir().expect("dir");
+        assert!(teeka(&["migrate"], &db, dir.path()).status.success());
+        let config = dir.path().join("teeka.toml");
+        std::fs::write(&config, "[rate_limit]\npublic_requests = 1000000\n").expect("config");
+        let servers: Vec<Server> = (0..3)
+            .map(|_| Server::start(&db, dir.path(), Some(&config)))
+            .collect();
+        let log = dir.path().join("outbox").join("sms.jsonl");
+        let created = teeka(
+            &[
+                "admin",
+                "partners",
+                "add",
+                "--name",
+                "ThreeWay",
+                "--scopes",
+                "beneficiary_read",
+                "--fields",
+                "name",
+            ],
+            &db,
+            dir.path(),
+        );
+        assert!(created.status.success(), "{}", stderr(&created));
+        let printed = stdout(&created);
+        let line = |label: &str| {
+            printed
+                .lines()
+                .find_map(|l| l.strip_prefix(label))
+                .expect(label)
+                .trim()
+                .to_owned()
+        };
+        let (key, client) = (line("api key:"), line("client id:"));
+
+        // The person approves the partner's ask on one process; the token works on all three.
+        let mobile = "7000000042";
+        let (status, asked) = call(
+            servers[0].addr,
+            http::Method::POST,
+            "/api/v2/auth/generateOTP",
+            &[("x-api-key", &key)],
+            Some(serde_json::json!({"mobile": mobile, "scopes": "beneficiary_read", "fields": "name", "days": 1})),
+        )
+        .await;
+        assert_eq!(status, 200, "{asked}");
+        let otp = teeka_crypto::sha256_hex(&nth_otp(&log, mobile, 1).await);
+        let (status, confirmed) = call(
+            servers[1].addr,
+            http::Method::POST,
+            "/api/v2/auth/confirmOTP",
+            &[("x-api-key", &key)],
+            Some(serde_json::json!({"otp": otp, "txnId": asked["txnId"]})),
+        )
+        .await;
+        assert_eq!(status, 200, "{confirmed}");
+        let bearer = format!("Bearer {}", confirmed["token"].as_str().expect("token"));
+        let as_partner = [
+            ("x-api-key", key.as_str()),
+            ("authorization", bearer.as_str()),
+        ];
+        let members = "/api/v2/appointment/beneficiaries";
+        let start = std::time::Instant::now();
+        until_every_server_answers(&servers, members, &as_partner, 200, start).await;
+
+        // Each switch, pulled from the CLI (a fourth process), holds on all three processes
+        // within a second of the command returning; and back on only when re-enabled.
+        let partner_target = format!("--partner={client}");
+        for target in ["--all", partner_target.as_str(), "--scope=beneficiary_read"] {
+            let (flag, value) = target.split_once('=').unwrap_or((target, ""));
+            let mut args = vec!["admin", "partners", "disable", flag];
+            if !value.is_empty() {
+                args.push(value);
+            }
+            let off = teeka(&args, &db, dir.path());
+            assert!(off.status.success(), "{target}: {}", stderr(&off));
+            let took = until_every_server_answers(
+                &servers,
+                members,
+                &as_partner,
+                403,
+                std::time::Instant::now(),
+            )
+            .await;
+            eprintln!("disable {target}: in force on 3 processes after {took:?}");
+            assert!(took <= Duration::from_secs(1), "{target}: {took:?}");
+            // Nothing turns it back on by itself.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            until_every_server_answers(
+                &servers,
+                members,
+                &as_partner,
+                403,
+                std::time::Instant::now(),
+            )
+            .await;
+            args[2] = "enable";
+            let on = teeka(&args, &db, dir.path());
+            assert!(on.status.success(), "{target}: {}", stderr(&on));
+            until_every_server_answers(
+                &servers,
+                members,
+                &as_partner,
+                200,
+                std::time::Instant::now(),
+            )
+            .await;
+        }
+
+        // The person signs in (one OTP per 30 s per mobile: wait for the next), lists the consent
+        // on one process and revokes it on another; the partner's token ends on all three.
+        let sent = loop {
+            let (status, sent) = call(
+                servers[2].addr,
+                http::Method::POST,
+                "/api/v2/auth/public/generateOTP",
+                &[],
+                Some(serde_json::json!({"mobile": mobile})),
+            )
+            .await;
+            if status == 200 {
+                break sent;
+            }
+            assert_eq!(sent["errorCode"], "TKAOTP0001", "{sent}");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        let otp = teeka_crypto::sha256_hex(&nth_otp(&log, mobile, 2).await);
+        let (status, session) = call(
+            servers[0].addr,
+            http::Method::POST,
+            "/api/v2/auth/public/confirmOTP",
+            &[],
+            Some(serde_json::json!({"otp": otp, "txnId": sent["txnId"]})),
+        )
+        .await;
+        assert_eq!(status, 200, "{session}");
+        let citizen = format!("Bearer {}", session["token"].as_str().expect("token"));
+        let (status, consents) = call(
+            servers[1].addr,
+            http::Method::GET,
+            "/api/v1/citizen/consents",
+            &[("authorization", &citizen)],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{consents}");
+        let consent_id = consents["consents"][0]["consent_id"]
+            .as_str()
+            .expect("consent id")
+            .to_owned();
+        let (status, _) = call(
+            servers[2].addr,
+            http::Method::DELETE,
+            &format!("/api/v1/citizen/consents/{consent_id}"),
+            &[("authorization", &citizen)],
+            None,
+        )
+        .await;
+        assert_eq!(status, 204);
+        let took = until_every_server_answers(
+            &servers,
+            members,
+            &as_partner,
+            401,
+            std::time::Instant::now(),
+        )
+        .await;
+        eprintln!("revocation: in force on 3 processes after {took:?}");
+        assert!(took <= Duration::from_secs(1), "{took:?}");
+    }
+}
