@@ -258,6 +258,8 @@ pub struct Desk<'a> {
     pub identity: &'a IdentityConfig,
     /// Desk settings.
     pub config: &'a DeskConfig,
+    /// Signs the certificate each recorded dose gets.
+    pub issuer: &'a crate::certificates::Issuer,
 }
 
 impl Desk<'_> {
@@ -592,12 +594,12 @@ impl Desk<'_> {
                 .map(|s| s.plan.vaccine.as_str().to_owned()),
             None => None,
         };
-        let known = self
-            .store
-            .list_vaccines()
-            .await?
+        let vaccines = self.store.list_vaccines().await?;
+        let primary_doses = vaccines
             .iter()
-            .any(|v| v.name.as_str() == vaccine);
+            .find(|v| v.name.as_str() == vaccine)
+            .map(|v| v.primary_doses);
+        let known = primary_doses.is_some();
         if !known || expected_vaccine.as_ref().is_some_and(|v| *v != vaccine) {
             return Err(refused(
                 Refusal::Unprocessable,
@@ -675,9 +677,14 @@ impl Desk<'_> {
             revoked: false,
         };
         let event = grant.event("desk.dose", "recording the dose given", request_id);
+        // The certificate is issued with the dose, in its transaction: a dose on record always
+        // has one.
+        let certificate = self
+            .issuer
+            .new_certificate(&dose, primary_doses.unwrap_or(2), now)?;
         match self
             .store
-            .record_desk_dose(&dose, o.opening_id, &event)
+            .record_desk_dose(&dose, o.opening_id, &certificate, &event)
             .await?
         {
             DoseOutcome::Recorded => {}
@@ -843,6 +850,25 @@ impl Desk<'_> {
                 "a correction names the right vaccine or batch, or revokes the dose".into(),
             ));
         }
+        let now = now_ms();
+        // A corrected dose gets a new certificate (the old one is revoked in the same
+        // transaction); a revoked dose only loses its certificate.
+        let reissue = if input.revoke {
+            None
+        } else {
+            let corrected = DeskDose {
+                vaccine: vaccine.clone().unwrap_or_else(|| dose.vaccine.clone()),
+                ..dose.clone()
+            };
+            let primary = self
+                .store
+                .list_vaccines()
+                .await?
+                .iter()
+                .find(|v| v.name.as_str() == corrected.vaccine)
+                .map_or(2, |v| v.primary_doses);
+            Some(self.issuer.new_certificate(&corrected, primary, now)?)
+        };
         let correction = DoseCorrection {
             correction_id: Uuid::new_v4(),
             dose_id: dose.dose_id,
@@ -851,7 +877,8 @@ impl Desk<'_> {
             reason: reason.to_owned(),
             vaccine,
             batch,
-            at: now_ms(),
+            at: now,
+            reissue,
         };
         let event = access::staff_event(
             staff.staff_id(),

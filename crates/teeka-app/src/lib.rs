@@ -9,6 +9,7 @@ pub mod anomaly;
 pub mod antibot;
 pub mod availability;
 pub mod booking;
+pub mod certificates;
 pub mod citizen;
 pub mod clock;
 pub mod demo;

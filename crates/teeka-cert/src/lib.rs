@@ -1,9 +1,16 @@
-//! Teeka's printable documents. Today: the appointment slip, as a small PDF written by hand
-//! with the standard Helvetica fonts (nothing to embed, a few kilobytes, microseconds to make).
-//! Certificates, with bundled fonts for Devanagari and a QR code, will live here too.
+//! Teeka's documents: the appointment slip (a small PDF written by hand with the standard
+//! Helvetica fonts), and vaccination certificates in three formats (a W3C Verifiable Credential
+//! in CoWIN's data model, an EU Digital COVID Certificate, a SMART Health Card) with the
+//! universal verifier that checks those and CoWIN/DIVOC's own offline.
 #![forbid(unsafe_code)]
 
+pub mod certificate;
+pub mod dcc;
+pub mod ld;
 pub mod pdf;
+pub mod shc;
 pub mod slip;
+pub mod trust;
+pub mod verify;
 
 pub use slip::{AppointmentSlip, SlipPerson, render_slip};

@@ -68,6 +68,16 @@ impl Page {
         let _ = writeln!(self.content, "1.5 w {x} {y} {width} {height} re S");
     }
 
+    /// Filled black squares, each (`x`, `y`, side) from its bottom-left corner: a QR code's
+    /// dark modules, drawn as vectors so they stay sharp at any zoom and print size.
+    pub fn squares(&mut self, squares: impl IntoIterator<Item = (f32, f32, f32)>) {
+        self.content.push_str("0 g\n");
+        for (x, y, side) in squares {
+            let _ = writeln!(self.content, "{x} {y} {side} {side} re");
+        }
+        self.content.push_str("f\n");
+    }
+
     /// The finished document, with `title` in its metadata.
     pub fn finish(self, title: &str) -> Vec<u8> {
         let objects = [

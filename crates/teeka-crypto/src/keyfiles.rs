@@ -274,6 +274,48 @@ fn sync_dir(dir: &Path) -> Result<(), CryptoError> {
     Ok(())
 }
 
+/// File holding the certificate issuer's key ring as JSON.
+const ISSUER_FILE: &str = "issuer-keys.json";
+
+/// Loads the issuer key ring from `dir`, creating it (one fresh generation, made at
+/// `created_ms`) if it is missing, never replacing one another process has just written.
+///
+/// # Errors
+/// [`CryptoError::Io`], [`CryptoError::BadKeyMaterial`] or [`CryptoError::Random`].
+pub fn load_or_create_issuer(
+    dir: &Path,
+    created_ms: i64,
+) -> Result<crate::issuer::IssuerKeyRing, CryptoError> {
+    ensure_private_dir(dir)?;
+    create_if_missing(dir, ISSUER_FILE, || {
+        Ok(crate::issuer::IssuerKeyRing::generate(created_ms)?.to_json())
+    })?;
+    read_key_file(dir, ISSUER_FILE, crate::issuer::IssuerKeyRing::from_json)
+}
+
+/// Loads the issuer key ring from `dir`; a missing file is an error (production).
+///
+/// # Errors
+/// [`CryptoError::Io`] or [`CryptoError::BadKeyMaterial`].
+pub fn load_issuer(dir: &Path) -> Result<crate::issuer::IssuerKeyRing, CryptoError> {
+    read_key_file(dir, ISSUER_FILE, crate::issuer::IssuerKeyRing::from_json)
+}
+
+/// Replaces the issuer key ring in `dir` (atomically, owner-only), e.g. after a rotation.
+///
+/// # Errors
+/// [`CryptoError::Io`] or [`CryptoError::Random`].
+pub fn save_issuer(dir: &Path, ring: &crate::issuer::IssuerKeyRing) -> Result<(), CryptoError> {
+    ensure_private_dir(dir)?;
+    let temp = write_temp(dir, ISSUER_FILE, &ring.to_json())?;
+    let target = dir.join(ISSUER_FILE);
+    if let Err(e) = fs::rename(&temp, &target) {
+        let _ = fs::remove_file(&temp);
+        return Err(with_path(&target, e).into());
+    }
+    sync_dir(dir)
+}
+
 #[cfg(test)]
 // A panic is how a test reports failure.
 #[allow(clippy::unwrap_used)]

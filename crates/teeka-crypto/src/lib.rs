@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod issuer;
 pub mod keyfiles;
 mod mac;
 pub mod merkle;

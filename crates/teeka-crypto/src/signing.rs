@@ -59,6 +59,12 @@ impl Ed25519Key {
         self.key.verifying_key().to_bytes()
     }
 
+    /// The key itself, for signature formats built elsewhere (JSON-LD proofs).
+    #[must_use]
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// Signs `message`.
     #[must_use]
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {

@@ -218,6 +218,9 @@ pub struct DoseCorrection {
     pub batch: Option<String>,
     /// Unix ms.
     pub at: i64,
+    /// The certificate that replaces the dose's current one (a correction; a revocation
+    /// only revokes).
+    pub reissue: Option<crate::certificate::CertificateRow>,
 }
 
 pub(crate) const OPENING_COLUMNS: &str = "opening_id, staff_id, centre_id, subject_id, reference_id, account_id, appointment_id, \
@@ -629,6 +632,7 @@ macro_rules! desk_store_methods {
             &self,
             d: &$crate::desk::DeskDose,
             opening_id: uuid::Uuid,
+            certificate: &$crate::certificate::CertificateRow,
             event: &$crate::identity::AccessEventRecord,
         ) -> Result<$crate::desk::DoseOutcome, $crate::StoreError> {
             use $crate::desk::DoseOutcome;
@@ -670,6 +674,7 @@ macro_rules! desk_store_methods {
                 }
                 Err(other) => return Err(other),
             }
+            Self::insert_certificate_in(&mut tx, certificate).await?;
             let mut e = event.clone();
             e.subject_id = Some(d.subject_id);
             Self::append_access_event(&mut tx, &e).await?;
@@ -763,6 +768,10 @@ macro_rules! desk_store_methods {
                     .await?;
                 (Some(vaccine), batch)
             };
+            Self::revoke_certificates_of_dose_in(&mut tx, c.dose_id, c.at).await?;
+            if let (false, Some(new)) = (c.revoke, &c.reissue) {
+                Self::insert_certificate_in(&mut tx, new).await?;
+            }
             sqlx::query(
                 "INSERT INTO dose_corrections (correction_id, dose_id, staff_id, action, reason, before_vaccine, before_batch, \
                  after_vaccine, after_batch, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

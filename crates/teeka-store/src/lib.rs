@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod booking;
+pub mod certificate;
 mod common;
 pub mod desk;
 mod error;
@@ -594,9 +595,47 @@ impl Store {
         &self,
         d: &desk::DeskDose,
         opening_id: Uuid,
+        certificate: &certificate::CertificateRow,
         event: &identity::AccessEventRecord,
     ) -> Result<desk::DoseOutcome, StoreError> {
-        dispatch!(self, s => s.record_desk_dose(d, opening_id, event).await)
+        dispatch!(self, s => s.record_desk_dose(d, opening_id, certificate, event).await)
+    }
+
+    /// Every certificate of these people, live and revoked, oldest first.
+    pub async fn certificates_of(
+        &self,
+        subject_ids: &[Uuid],
+    ) -> Result<Vec<certificate::CertificateRow>, StoreError> {
+        dispatch!(self, s => s.certificates_of(subject_ids).await)
+    }
+
+    /// Issues a certificate for a dose without a live one; the live certificate either way.
+    pub async fn ensure_certificate(
+        &self,
+        c: &certificate::CertificateRow,
+    ) -> Result<certificate::CertificateRow, StoreError> {
+        dispatch!(self, s => s.ensure_certificate(c).await)
+    }
+
+    /// A person's valid doses, in dose order.
+    pub async fn valid_doses_of(
+        &self,
+        subject_id: Uuid,
+    ) -> Result<Vec<desk::DeskDose>, StoreError> {
+        dispatch!(self, s => s.valid_doses_of(subject_id).await)
+    }
+
+    /// Issues many certificates in one transaction.
+    pub async fn insert_certificates(
+        &self,
+        rows: &[certificate::CertificateRow],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.insert_certificates(rows).await)
+    }
+
+    /// Revoked certificates' ids with when they were revoked.
+    pub async fn revoked_certificates(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        dispatch!(self, s => s.revoked_certificates().await)
     }
 
     /// One dose by id.

@@ -3,6 +3,7 @@
 
 use crate::StoreError;
 use crate::booking::booking_store_methods;
+use crate::certificate::certificate_store_methods;
 use crate::common::shared_store_methods;
 use crate::desk::desk_store_methods;
 use crate::identity::identity_store_methods;
@@ -83,6 +84,11 @@ impl PgStore {
             version: 11,
             name: "partners",
             sql: include_str!("../migrations/postgres/0011_partners.sql"),
+        },
+        Migration {
+            version: 12,
+            name: "certificates",
+            sql: include_str!("../migrations/postgres/0012_certificates.sql"),
         },
     ];
 
@@ -213,4 +219,5 @@ impl PgStore {
     desk_store_methods!(Postgres);
     ledger_store_methods!(Postgres);
     partner_store_methods!(Postgres);
+    certificate_store_methods!(Postgres);
 }

@@ -4,6 +4,7 @@
 
 use crate::StoreError;
 use crate::booking::booking_store_methods;
+use crate::certificate::certificate_store_methods;
 use crate::common::shared_store_methods;
 use crate::desk::desk_store_methods;
 use crate::identity::identity_store_methods;
@@ -78,6 +79,11 @@ impl SqliteStore {
             version: 11,
             name: "partners",
             sql: include_str!("../migrations/sqlite/0011_partners.sql"),
+        },
+        Migration {
+            version: 12,
+            name: "certificates",
+            sql: include_str!("../migrations/sqlite/0012_certificates.sql"),
         },
     ];
 
@@ -173,4 +179,5 @@ impl SqliteStore {
     desk_store_methods!(Sqlite);
     ledger_store_methods!(Sqlite);
     partner_store_methods!(Sqlite);
+    certificate_store_methods!(Sqlite);
 }

@@ -73,6 +73,7 @@ async fn world(backend: teeka_tests::Backend, desk: DeskConfig) -> World {
             desk,
             ledger: Default::default(),
             partner: Default::default(),
+            issuer: None,
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -1025,5 +1026,245 @@ async fn every_route_against_every_role() {
             );
         }
         w.store.close().await;
+    }
+}
+
+/// The QR code drawn in a certificate PDF, read back as an image: the page's filled squares are
+/// rasterised (4 pixels a module, with a quiet zone) and decoded by a QR reader.
+fn qr_text_in_pdf(pdf: &[u8]) -> String {
+    let text = String::from_utf8_lossy(pdf);
+    let squares: Vec<(f32, f32, f32)> = text
+        .lines()
+        .filter_map(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            if parts.len() == 5 && parts[4] == "re" {
+                let n: Vec<f32> = parts[..4].iter().filter_map(|p| p.parse().ok()).collect();
+                (n.len() == 4 && (n[2] - n[3]).abs() < 1e-3).then(|| (n[0], n[1], n[2]))
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(!squares.is_empty(), "no QR code drawn");
+    let side = squares[0].2;
+    let min_x = squares.iter().map(|s| s.0).fold(f32::MAX, f32::min);
+    let max_y = squares.iter().map(|s| s.1).fold(f32::MIN, f32::max);
+    let cells: Vec<(usize, usize)> = squares
+        .iter()
+        .map(|(x, y, _)| {
+            (
+                ((max_y - y) / side).round() as usize,
+                ((x - min_x) / side).round() as usize,
+            )
+        })
+        .collect();
+    let modules = cells.iter().map(|c| c.0.max(c.1)).max().expect("cells") + 1;
+    let (scale, quiet) = (4, 4);
+    let size = (modules + 2 * quiet) * scale;
+    let dark: std::collections::HashSet<(usize, usize)> = cells.into_iter().collect();
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(size, size, |x, y| {
+        let (row, col) = (
+            (y / scale).wrapping_sub(quiet),
+            (x / scale).wrapping_sub(quiet),
+        );
+        if dark.contains(&(row, col)) { 0 } else { 255 }
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the page");
+    grids[0].decode().expect("the QR code decodes").1
+}
+
+#[tokio::test]
+async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correction_revokes_it() {
+    use teeka_cert::trust::TrustList;
+    use teeka_cert::verify::{Revocations, verify_any};
+    for backend in backends() {
+        let w = world(backend, DeskConfig::default()).await;
+        let today = today_in_india();
+        let here = session_at(&w.store, 1, today, "COVISHIELD", 10, 10, 18).await;
+        let (vaccinator, _) = staff_member(&w, "asha.v", StaffRole::Vaccinator, Some(1)).await;
+        let (centre_admin, _) =
+            staff_member(&w, "phc1.admin", StaffRole::CentreAdmin, Some(1)).await;
+        let (token, person) = citizen(w.addr, &w.store, &w.vault, &w.outbox, 7, 1990).await;
+        let download = format!(
+            "/api/v2/registration/certificate/public/download?beneficiary_reference_id={person}"
+        );
+        // No dose, no certificate.
+        let (status, answer) = call(w.addr, Method::GET, &download, Some(&token), None).await;
+        assert_eq!(
+            (status, answer["errorCode"].as_str()),
+            (404, Some("TKACRT0001"))
+        );
+        let (status, _) = call(
+            w.addr,
+            Method::POST,
+            "/api/v2/appointment/schedule",
+            Some(&token),
+            Some(json!({ "dose": 1, "session_id": here.to_string(), "slot": "09:00AM-11:00AM", "beneficiaries": [person] })),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, list) = call(
+            w.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            Some(&token),
+            None,
+        )
+        .await;
+        let code = list["beneficiaries"][0]["appointments"][0]["secret_code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        let (status, _) = post(
+            &w,
+            "/api/v1/desk/checkin",
+            &vaccinator,
+            json!({ "beneficiary_reference_id": person, "code": code }),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, recorded) = post(
+            &w,
+            "/api/v1/desk/dose",
+            &vaccinator,
+            json!({ "beneficiary_reference_id": person, "vaccine": "COVISHIELD", "batch": "4121Z025", "dose_number": 1 }),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {recorded}");
+
+        // The PDF: its QR code, read back from the drawing, is the signed credential.
+        let pdf = teeka_loadgen::request(
+            w.addr,
+            Method::GET,
+            &download,
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+        )
+        .await
+        .expect("download");
+        assert_eq!(pdf.status.as_u16(), 200, "{backend:?}");
+        assert!(pdf.body.starts_with(b"%PDF-"));
+        let page = String::from_utf8_lossy(&pdf.body).into_owned();
+        assert!(page.contains("Provisional Certificate") && page.contains("Test Person"));
+        let qr = qr_text_in_pdf(&pdf.body);
+        let credential: Value = serde_json::from_str(&qr).expect("the QR holds JSON");
+        assert_eq!(credential["credentialSubject"]["refId"], person);
+        assert!(!qr.contains(&aadhaar(7)), "no national ID in the QR code");
+        assert!(!qr.contains("7000000007"), "no mobile in the QR code");
+
+        // Verified offline with the published keys and revocation list.
+        let (_, jwks) = call(w.addr, Method::GET, "/.well-known/jwks.json", None, None).await;
+        let mut trust = TrustList::new();
+        trust.add_jwks(&jwks, None).expect("jwks");
+        let revocations = |list: &Value| {
+            let mut r = Revocations::default();
+            r.add_json(&list.to_string()).expect("list");
+            r
+        };
+        let (_, revoked) = call(
+            w.addr,
+            Method::GET,
+            "/api/v1/certificates/revoked",
+            None,
+            None,
+        )
+        .await;
+        let now = time::OffsetDateTime::now_utc();
+        let verdict =
+            verify_any(qr.as_bytes(), &trust, &revocations(&revoked), now).expect("usable");
+        assert!(verdict.valid, "{backend:?}: {verdict:?}");
+        assert_eq!(verdict.format, "w3c-vc");
+        let tampered = qr.replace("COVISHIELD", "COVAXIN");
+        let verdict =
+            verify_any(tampered.as_bytes(), &trust, &revocations(&revoked), now).expect("usable");
+        assert!(!verdict.valid, "{backend:?}: a tampered payload is invalid");
+        // The same verifier over the web.
+        let answer = teeka_loadgen::request(
+            w.addr,
+            Method::POST,
+            "/api/v1/verify",
+            &[],
+            Some(qr.clone().into()),
+        )
+        .await
+        .expect("verify");
+        let answer: Value = serde_json::from_slice(&answer.body).expect("json");
+        assert_eq!(answer["valid"], true, "{answer}");
+        // The SMART Health Card of the same dose verifies too.
+        let (status, payloads) = call(
+            w.addr,
+            Method::GET,
+            &format!(
+                "/api/v2/registration/certificate/public/qr?beneficiary_reference_id={person}"
+            ),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{payloads}");
+        let shc = payloads["certificates"][0]["shc"].as_str().expect("shc");
+        assert!(shc.starts_with("shc:/"));
+        let verdict =
+            verify_any(shc.as_bytes(), &trust, &Revocations::default(), now).expect("usable");
+        assert!(verdict.valid, "{backend:?}: {verdict:?}");
+
+        // A correction revokes the certificate and issues a new one.
+        let dose_id = recorded["dose_id"].as_str().expect("dose id");
+        let (status, _) = post(
+            &w,
+            "/api/v1/desk/correction",
+            &centre_admin,
+            json!({ "dose_id": dose_id, "batch": "4121Z026", "reason": "batch number mistyped at the desk" }),
+        )
+        .await;
+        assert_eq!(status, 204);
+        let (_, revoked) = call(
+            w.addr,
+            Method::GET,
+            "/api/v1/certificates/revoked",
+            None,
+            None,
+        )
+        .await;
+        let old_id = credential["evidence"][0]["certificateId"]
+            .as_str()
+            .expect("id");
+        assert_eq!(
+            revoked["revoked"],
+            json!([teeka_crypto::sha256_hex(old_id)])
+        );
+        let verdict =
+            verify_any(qr.as_bytes(), &trust, &revocations(&revoked), now).expect("usable");
+        assert!(
+            !verdict.valid
+                && verdict
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("revoked")),
+            "{verdict:?}"
+        );
+        let pdf = teeka_loadgen::request(
+            w.addr,
+            Method::GET,
+            &download,
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+        )
+        .await
+        .expect("download");
+        let renewed = qr_text_in_pdf(&pdf.body);
+        assert!(renewed.contains("4121Z026") && !renewed.contains(old_id));
+        let verdict =
+            verify_any(renewed.as_bytes(), &trust, &revocations(&revoked), now).expect("usable");
+        assert!(verdict.valid, "{backend:?}: {verdict:?}");
+
+        // Nobody else's token reaches it; every download is on the ledger.
+        let (other, _) = citizen(w.addr, &w.store, &w.vault, &w.outbox, 8, 1990).await;
+        let (status, _) = call(w.addr, Method::GET, &download, Some(&other), None).await;
+        assert_eq!(status, 404);
+        let (status, _) = call(w.addr, Method::GET, &download, None, None).await;
+        assert_eq!(status, 401);
+        assert!(subject_events(&w.store, "certificate.download").await >= 3);
     }
 }

@@ -24,6 +24,7 @@ fn desk(app: &AppState) -> Desk<'_> {
         vault: &app.vault,
         identity: &app.identity,
         config: &app.desk,
+        issuer: &app.issuer,
     }
 }
 

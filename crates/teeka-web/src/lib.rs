@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod cache;
+pub mod certificates;
 pub mod config;
 pub mod cowin;
 pub mod desk;

@@ -6,7 +6,7 @@ use crate::middleware::{label_route, limit_public, observe};
 use crate::ops;
 use crate::staff;
 use crate::state::AppState;
-use crate::{admin, desk, ledger, partner};
+use crate::{admin, certificates, desk, ledger, partner};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::http::Uri;
@@ -175,6 +175,16 @@ fn cowin_routes(state: AppState, t: &mut RouteTable) -> Router<AppState> {
             "/v2/appointment/appointmentslip/download",
             get(booking::slip),
         )
+        .at(
+            t,
+            "/v2/registration/certificate/public/download",
+            get(certificates::download),
+        )
+        .at(
+            t,
+            "/v2/registration/certificate/public/qr",
+            get(certificates::qr_payloads),
+        )
         .route_layer(axum::middleware::from_fn(label_route))
         .fallback(cowin_not_found)
         .method_not_allowed_fallback(cowin_method_not_allowed)
@@ -261,6 +271,19 @@ pub fn build_router_and_table(state: AppState) -> (Router, RouteTable) {
         )
         .at(t, "/api/v1/research/aggregates", get(partner::research))
         .at(t, "/api/v1/reports/public", get(partner::public_reports))
+        // The issuer's public keys and revocation list, for verifiers, and the verifier itself.
+        .at(t, "/.well-known/jwks.json", get(certificates::jwks))
+        .at(
+            t,
+            "/api/v1/certificates/keys.pem",
+            get(certificates::keys_pem),
+        )
+        .at(
+            t,
+            "/api/v1/certificates/revoked",
+            get(certificates::revoked),
+        )
+        .at(t, "/api/v1/verify", post(certificates::verify))
         .route_layer(axum::middleware::from_fn(label_route));
     // Every route here is guarded by `staff::guard`, which looks it up in `staff::STAFF_ROUTES`
     // (the roles allowed on each) and refuses anything the table does not list.

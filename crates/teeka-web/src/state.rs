@@ -56,6 +56,8 @@ pub struct Inner {
     pub ledger: Arc<teeka_app::ledger::Ledger>,
     /// Partner, consent and aggregate settings.
     pub partner: teeka_app::partner::PartnerConfig,
+    /// Signs certificates; its public keys are published.
+    pub issuer: teeka_app::certificates::Issuer,
 }
 
 /// Every use case's settings, for [`AppState::with_all`].
@@ -73,6 +75,8 @@ pub struct UseCaseSettings {
     pub ledger: teeka_app::ledger::LedgerConfig,
     /// Partner, consent and aggregate settings.
     pub partner: teeka_app::partner::PartnerConfig,
+    /// The certificate issuer's keys (none: a fresh in-memory ring, for tests).
+    pub issuer: Option<teeka_app::certificates::Issuer>,
 }
 
 impl std::ops::Deref for AppState {
@@ -152,6 +156,7 @@ impl AppState {
                 desk: Default::default(),
                 ledger: Default::default(),
                 partner: Default::default(),
+                issuer: None,
             },
         )
     }
@@ -170,7 +175,13 @@ impl AppState {
             desk,
             ledger,
             partner,
+            issuer,
         } = settings;
+        let issuer = issuer.unwrap_or_else(|| {
+            let ring = teeka_crypto::issuer::IssuerKeyRing::generate(teeka_app::clock::now_ms())
+                .expect("the OS random number generator works at start-up");
+            teeka_app::certificates::Issuer::new(ring, &ledger.origin)
+        });
         let ledger = Arc::new(teeka_app::ledger::Ledger::new(
             store.clone(),
             vault.ledger_key(),
@@ -203,6 +214,7 @@ impl AppState {
             desk,
             ledger,
             partner,
+            issuer,
         });
         tokio::spawn(poll_changes(Arc::downgrade(&inner)));
         Self(inner)

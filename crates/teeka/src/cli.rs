@@ -38,6 +38,8 @@ pub enum Command {
     /// Run a benchmark.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Verify a vaccination certificate offline (Teeka, CoWIN/DIVOC, EU DCC, SMART Health Card).
+    Verify(crate::verify_cli::VerifyArgs),
 }
 
 impl Command {
@@ -60,5 +62,6 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Keys(cmd) => crate::keys::run(cmd).await,
         Command::Ledger(cmd) => crate::ledger_cli::run(cmd).await,
+        Command::Verify(args) => crate::verify_cli::run(&args),
     }
 }

@@ -1,5 +1,7 @@
 //! `teeka keys rotate`: a new sealing key, and every sealed value re-sealed under it in batches,
 //! while servers keep running (they reload the key ring when they meet the new key id).
+//! `teeka keys rotate --issuer`: a new generation of certificate-signing keys; the old ones stay
+//! in the ring, so certificates they signed keep verifying.
 
 use crate::server::{open_store, open_vault};
 use crate::settings::DatabaseArgs;
@@ -16,13 +18,32 @@ pub enum KeysCommand {
         /// Rows per batch.
         #[arg(long, default_value_t = 500)]
         batch: i64,
+        /// Rotate the certificate issuer's keys instead of the sealing key.
+        #[arg(long)]
+        issuer: bool,
     },
 }
 
 /// Runs a keys command.
 pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
-    let KeysCommand::Rotate { database, batch } = command;
+    let KeysCommand::Rotate {
+        database,
+        batch,
+        issuer,
+    } = command;
     let settings = database.resolve(None)?;
+    if issuer {
+        let now = teeka_app::clock::now_ms();
+        let mut ring = teeka_crypto::keyfiles::load_or_create_issuer(&settings.keys_dir, now)?;
+        let old = ring.current().kid.clone();
+        let new = ring.rotate(now)?;
+        teeka_crypto::keyfiles::save_issuer(&settings.keys_dir, &ring)?;
+        println!(
+            "issuer key {new} is now current; {old} and {} earlier keys still verify",
+            ring.all().len() - 2
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = open_store(&settings.database_url).await?;
     let vault = open_vault(&settings)?;
     let report = teeka_app::keys::rotate(&store, &vault, batch).await?;

@@ -11,6 +11,7 @@ mod logging;
 mod partners_cli;
 mod server;
 mod settings;
+mod verify_cli;
 
 use clap::Parser;
 use std::process::ExitCode;

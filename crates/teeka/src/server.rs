@@ -120,6 +120,24 @@ pub fn open_vault(settings: &Resolved) -> anyhow::Result<Arc<Vault>> {
     Ok(Arc::new(vault))
 }
 
+/// The certificate issuer for these settings: production loads `issuer-keys.json` from the keys
+/// directory (made by `teeka keys rotate --issuer`); development creates it.
+pub fn open_issuer(settings: &Resolved) -> anyhow::Result<teeka_app::certificates::Issuer> {
+    let ring = match settings.mode {
+        Mode::Production => teeka_crypto::keyfiles::load_issuer(&settings.keys_dir)
+            .context("production mode needs the issuer keys: issuer-keys.json in keys_dir")?,
+        Mode::Development => teeka_crypto::keyfiles::load_or_create_issuer(
+            &settings.keys_dir,
+            teeka_app::clock::now_ms(),
+        )
+        .context("opening or creating the issuer keys")?,
+    };
+    Ok(teeka_app::certificates::Issuer::new(
+        ring,
+        &settings.ledger.origin,
+    ))
+}
+
 async fn run_server(
     settings: &Resolved,
     store: Store,
@@ -150,6 +168,7 @@ async fn run_server(
             desk: settings.desk,
             ledger: settings.ledger.clone(),
             partner: settings.partner.clone(),
+            issuer: Some(open_issuer(settings)?),
         },
     );
     let checkpointer = tokio::spawn(ledger_upkeep(app.ledger.clone()));

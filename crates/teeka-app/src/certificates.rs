@@ -1,0 +1,392 @@
+//! Certificates: one per valid dose, issued in the dose's own transaction with the issuer's
+//! current key generation, and revoked (with a replacement) by a dose correction. The signed
+//! documents (the W3C credential, the SMART Health Card, the PDF) are rebuilt on download from
+//! the dose and the person, behind the person's own grant, and the read is on the ledger.
+
+use crate::access::CitizenGrant;
+use crate::error::{AppError, Refusal};
+use crate::vault::Vault;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use teeka_cert::certificate::CertificateFacts;
+use teeka_crypto::issuer::{IssuerKey, IssuerKeyRing};
+use teeka_domain::{CentreId, Gender, PersonName};
+use teeka_store::Store;
+use teeka_store::certificate::CertificateRow;
+use teeka_store::desk::DeskDose;
+use teeka_store::identity::SealedColumn;
+use time::format_description::well_known::Rfc3339;
+
+/// Ours: no certificate for that beneficiary on this account (none recorded, or not yours).
+pub const NO_CERTIFICATE: &str = "TKACRT0001";
+
+/// What a certificate certifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateKind {
+    /// Part of the primary series is done.
+    Provisional,
+    /// The primary series is complete.
+    Final,
+    /// A precaution (booster) dose.
+    Precaution,
+}
+
+impl CertificateKind {
+    /// The kind for dose `dose_number` of a vaccine with `primary_doses` in its series.
+    #[must_use]
+    pub fn for_dose(dose_number: i32, primary_doses: u8) -> Self {
+        let primary = i32::from(primary_doses.max(1));
+        if dose_number > primary {
+            CertificateKind::Precaution
+        } else if dose_number == primary {
+            CertificateKind::Final
+        } else {
+            CertificateKind::Provisional
+        }
+    }
+
+    /// Its stored name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateKind::Provisional => "provisional",
+            CertificateKind::Final => "final",
+            CertificateKind::Precaution => "precaution",
+        }
+    }
+}
+
+/// The issuer: its key ring and the origin named in every certificate.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    /// Every key generation; the last signs new certificates.
+    pub keys: Arc<IssuerKeyRing>,
+    /// E.g. `https://teeka.local`.
+    pub origin: String,
+}
+
+impl Issuer {
+    /// An issuer named after the ledger's origin line's host (`teeka.local/access-ledger` →
+    /// `https://teeka.local`).
+    #[must_use]
+    pub fn new(keys: IssuerKeyRing, ledger_origin: &str) -> Self {
+        let host = ledger_origin.split('/').next().unwrap_or("teeka.local");
+        Self {
+            keys: Arc::new(keys),
+            origin: format!("https://{host}"),
+        }
+    }
+
+    /// Where a key generation's public key is named: the JWKS entry with its kid.
+    #[must_use]
+    pub fn verification_method(&self, kid: &str) -> String {
+        format!("{}/.well-known/jwks.json#{kid}", self.origin)
+    }
+
+    /// A new certificate for a dose, under the current key.
+    ///
+    /// # Errors
+    /// When the OS random number generator fails.
+    pub fn new_certificate(
+        &self,
+        dose: &DeskDose,
+        primary_doses: u8,
+        now_ms: i64,
+    ) -> Result<CertificateRow, AppError> {
+        let bytes =
+            teeka_crypto::random_bytes::<8>().map_err(|e| AppError::Crypto(e.to_string()))?;
+        // Twelve digits, like CoWIN's certificate ids: 10^12 ids, drawn at random.
+        let number = u64::from_be_bytes(bytes) % 1_000_000_000_000;
+        Ok(CertificateRow {
+            certificate_id: format!("{number:012}"),
+            dose_id: dose.dose_id,
+            subject_id: dose.subject_id,
+            kind: CertificateKind::for_dose(dose.dose_number, primary_doses)
+                .as_str()
+                .to_owned(),
+            kid: self.keys.current().kid.clone(),
+            issued_at_ms: now_ms,
+            revoked_at_ms: None,
+        })
+    }
+}
+
+/// One certificate as its holder downloads it.
+#[derive(Debug, Clone)]
+pub struct IssuedCertificate {
+    /// The stored row (id, kind, key, when, revoked when).
+    pub row: CertificateRow,
+    /// What it states.
+    pub facts: CertificateFacts,
+    /// The signed W3C credential (the QR code's text, minified).
+    pub credential: Value,
+    /// The SMART Health Card, as its numeric QR text (`shc:/…`).
+    pub shc: String,
+}
+
+impl IssuedCertificate {
+    /// The QR code's text: the signed credential, minified.
+    #[must_use]
+    pub fn qr_text(&self) -> String {
+        self.credential.to_string()
+    }
+
+    /// The printable certificate.
+    ///
+    /// # Errors
+    /// When the credential does not fit a QR code (it always does at CoWIN's sizes).
+    pub fn pdf(&self) -> Result<Vec<u8>, AppError> {
+        teeka_cert::certificate::render_certificate_pdf(&self.facts, &self.qr_text())
+            .map_err(|e| AppError::Crypto(e.to_string()))
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Signs a certificate's documents with the key generation named in its row.
+///
+/// # Errors
+/// When that key is not in the ring, or signing fails.
+pub fn sign_documents(
+    issuer: &Issuer,
+    row: CertificateRow,
+    facts: CertificateFacts,
+) -> Result<IssuedCertificate, AppError> {
+    let key: &IssuerKey = issuer.keys.get(&row.kid).ok_or_else(|| {
+        AppError::Crypto(format!(
+            "certificate key {} is not in the key ring",
+            row.kid
+        ))
+    })?;
+    let credential = teeka_cert::ld::sign_ed25519(
+        facts.credential(),
+        key.ed25519.signing_key(),
+        &issuer.verification_method(&row.kid),
+        &facts.issued_at,
+    )
+    .map_err(|e| AppError::Crypto(format!("signing a credential: {e}")))?;
+    let p256 = &key.p256;
+    let thumbprint = teeka_cert::shc::jwk_thumbprint(p256.verifying_key());
+    let (_, shc) = teeka_cert::shc::issue_shc(
+        &facts.shc_payload(row.issued_at_ms.div_euclid(1000)),
+        p256,
+        &thumbprint,
+    )
+    .map_err(|e| AppError::Crypto(format!("signing a health card: {e}")))?;
+    Ok(IssuedCertificate {
+        row,
+        facts,
+        credential,
+        shc,
+    })
+}
+
+/// The person's certificates (live and revoked, oldest first), as the holder of `grant`
+/// downloads them; doses recorded before certificates existed get theirs now. One ledger entry.
+///
+/// # Errors
+/// [`NO_CERTIFICATE`] when the reference id is not on the grant's account or has no dose.
+pub async fn certificates_for(
+    store: &Store,
+    vault: &Vault,
+    issuer: &Issuer,
+    grant: &CitizenGrant,
+    reference_id: &str,
+    request_id: &str,
+) -> Result<Vec<IssuedCertificate>, AppError> {
+    let none = || {
+        AppError::refused(
+            Refusal::NotFound,
+            NO_CERTIFICATE,
+            "No certificate for that beneficiary on this account",
+        )
+    };
+    let event = grant.event(
+        "certificate.download",
+        "the beneficiary's mobile holder downloaded a vaccination certificate",
+        request_id,
+    );
+    let (rows, _) = store.read_beneficiaries(grant.account_id(), &event).await?;
+    let person = rows
+        .iter()
+        .find(|r| r.reference_id == reference_id.trim())
+        .ok_or_else(none)?;
+    let name = vault.open(
+        grant,
+        person.account_id,
+        &person.name_sealed,
+        &SealedColumn::BeneficiaryName.bound_to(person.subject_id.as_bytes()),
+    )?;
+    let name: PersonName = String::from_utf8_lossy(&name).parse()?;
+    let gender = Gender::from_cowin_id(i64::from(person.gender))?;
+    let doses = store.valid_doses_of(person.subject_id).await?;
+    if doses.is_empty() {
+        return Err(none());
+    }
+    let vaccines = store.list_vaccines().await?;
+    let primary = |name: &str| {
+        vaccines
+            .iter()
+            .find(|v| v.name.as_str() == name)
+            .map_or(2, |v| v.primary_doses)
+    };
+    let mut stored = store.certificates_of(&[person.subject_id]).await?;
+    for dose in &doses {
+        if !stored
+            .iter()
+            .any(|c| c.dose_id == dose.dose_id && c.revoked_at_ms.is_none())
+        {
+            let row = issuer.new_certificate(
+                dose,
+                primary(&dose.vaccine),
+                dose.given_at.unwrap_or_else(crate::clock::now_ms),
+            )?;
+            stored.push(store.ensure_certificate(&row).await?);
+        }
+    }
+    let mut out = Vec::new();
+    for row in stored {
+        // A revoked certificate's dose may be gone or changed: list it, unsigned, by id only.
+        let Some(dose) = doses.iter().find(|d| d.dose_id == row.dose_id) else {
+            continue;
+        };
+        if row.revoked_at_ms.is_some() {
+            continue;
+        }
+        let centre = match dose.centre_id {
+            Some(id) => store.get_centre(CentreId(id)).await?,
+            None => None,
+        };
+        let given_on = dose.given_on.date();
+        let facts = CertificateFacts {
+            certificate_id: row.certificate_id.clone(),
+            kind: row.kind.clone(),
+            reference_id: person.reference_id.clone(),
+            name: name.as_str().to_owned(),
+            gender: gender.cowin_name().to_owned(),
+            birth_year: person.birth_year,
+            age: given_on.year() - person.birth_year,
+            vaccine: dose.vaccine.clone(),
+            batch: dose.batch.clone().unwrap_or_default(),
+            dose: dose.dose_number,
+            total_doses: i32::from(primary(&dose.vaccine)),
+            given_on: format!(
+                "{:04}-{:02}-{:02}",
+                given_on.year(),
+                u8::from(given_on.month()),
+                given_on.day()
+            ),
+            given_at: rfc3339(dose.given_at.unwrap_or(row.issued_at_ms)),
+            centre_name: centre
+                .as_ref()
+                .map_or_else(String::new, |c| c.centre.name.clone()),
+            district: centre
+                .as_ref()
+                .map_or_else(String::new, |c| c.district_name.clone()),
+            state: centre
+                .as_ref()
+                .map_or_else(String::new, |c| c.state_name.clone()),
+            issuer: issuer.origin.clone(),
+            issued_at: rfc3339(row.issued_at_ms),
+        };
+        out.push(sign_documents(issuer, row, facts)?);
+    }
+    Ok(out)
+}
+
+/// The revocation list: SHA-256 of each revoked certificate's id (a verifier hashes the id it
+/// reads and looks it up, so the list names no one and a check sends nothing anywhere), signed
+/// by the current issuer key over the list's JSON without its `signature`.
+///
+/// # Errors
+/// When the store fails.
+pub async fn revocation_list(store: &Store, issuer: &Issuer) -> Result<Value, AppError> {
+    let revoked: Vec<String> = store
+        .revoked_certificates()
+        .await?
+        .into_iter()
+        .map(|(id, _)| revocation_hash(&id))
+        .collect();
+    let key = issuer.keys.current();
+    let body = json!({
+        "issuer": issuer.origin,
+        "kid": key.kid,
+        "generated_at": rfc3339(crate::clock::now_ms()),
+        "method": "sha256(certificateId)",
+        "revoked": revoked,
+    });
+    let signature = key.ed25519.sign(body.to_string().as_bytes());
+    let mut signed = body;
+    signed["signature"] = json!(hex::encode(signature));
+    Ok(signed)
+}
+
+/// Every issuer key generation's public keys as a JWK set: P-256 (EU DCC, SMART Health Cards;
+/// kid = the RFC 7638 thumbprint) and Ed25519 (W3C credentials; kid = the generation's id).
+#[must_use]
+pub fn issuer_jwks(issuer: &Issuer) -> Value {
+    let keys: Vec<Value> = issuer
+        .keys
+        .all()
+        .iter()
+        .flat_map(|k| {
+            [
+                teeka_cert::shc::public_jwk(k.p256.verifying_key()),
+                teeka_cert::certificate::ed25519_jwk(&k.ed25519.public(), &k.kid),
+            ]
+        })
+        .collect();
+    json!({ "keys": keys })
+}
+
+/// The same keys as PEM (SPKI), each after a comment line naming its kid and use.
+#[must_use]
+pub fn issuer_pem(issuer: &Issuer) -> String {
+    let mut out = String::new();
+    for k in issuer.keys.all() {
+        let (ed, ec) =
+            teeka_cert::certificate::public_key_pems(&k.ed25519.public(), k.p256.verifying_key());
+        out.push_str(&format!("# {} Ed25519 (W3C credentials)\n{ed}", k.kid));
+        out.push_str(&format!(
+            "# {} P-256 (EU DCC, SMART Health Cards)\n{ec}",
+            teeka_cert::shc::jwk_thumbprint(k.p256.verifying_key())
+        ));
+    }
+    out
+}
+
+/// The issuer's own public keys as a verifier's trust list, bound to its origin.
+#[must_use]
+pub fn issuer_trust(issuer: &Issuer) -> teeka_cert::trust::TrustList {
+    let mut trust = teeka_cert::trust::TrustList::new();
+    // Only malformed keys are refused, and these come straight from the key ring.
+    let _ = trust.add_jwks(&issuer_jwks(issuer), Some(&issuer.origin));
+    trust
+}
+
+/// A certificate id as the revocation list holds it.
+#[must_use]
+pub fn revocation_hash(certificate_id: &str) -> String {
+    teeka_crypto::sha256_hex(certificate_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_follow_the_series() {
+        assert_eq!(
+            CertificateKind::for_dose(1, 2),
+            CertificateKind::Provisional
+        );
+        assert_eq!(CertificateKind::for_dose(2, 2), CertificateKind::Final);
+        assert_eq!(CertificateKind::for_dose(1, 1), CertificateKind::Final);
+        assert_eq!(CertificateKind::for_dose(3, 2), CertificateKind::Precaution);
+    }
+}

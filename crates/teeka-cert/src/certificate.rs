@@ -1,0 +1,362 @@
+//! A vaccination certificate's content and its forms: the W3C Verifiable Credential in CoWIN's
+//! data model (unsigned here; `ld` signs it), the SMART Health Card payload (a FHIR bundle), the
+//! QR code, and the printable PDF. Only year of birth, gender and name describe the person: no
+//! national ID, no mobile, no address (the centre's district and state are the place given).
+
+use crate::pdf::{Font, PAGE_HEIGHT, Page};
+use serde_json::{Value, json};
+
+/// Everything a certificate states, gathered by the caller from the dose and the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateFacts {
+    /// The certificate's id (printed, and hashed into the revocation list).
+    pub certificate_id: String,
+    /// `provisional`, `final` or `precaution`.
+    pub kind: String,
+    /// CoWIN's beneficiary reference id.
+    pub reference_id: String,
+    /// The person's name, in full: the certificate is their own document, matched against
+    /// their photo ID by whoever checks it.
+    pub name: String,
+    /// Gender, as CoWIN names it.
+    pub gender: String,
+    /// Year of birth.
+    pub birth_year: i32,
+    /// Age in the year of the dose.
+    pub age: i32,
+    /// The vaccine.
+    pub vaccine: String,
+    /// Its batch.
+    pub batch: String,
+    /// Which dose (1, 2, …).
+    pub dose: i32,
+    /// Doses in the vaccine's primary series.
+    pub total_doses: i32,
+    /// The day given, `YYYY-MM-DD`.
+    pub given_on: String,
+    /// When given (RFC 3339).
+    pub given_at: String,
+    /// The centre's name.
+    pub centre_name: String,
+    /// The centre's district.
+    pub district: String,
+    /// The centre's state.
+    pub state: String,
+    /// The issuer (its web origin, e.g. `https://teeka.example`).
+    pub issuer: String,
+    /// When issued (RFC 3339).
+    pub issued_at: String,
+}
+
+/// The vaccine's manufacturer, as CoWIN's certificates name it.
+#[must_use]
+pub fn manufacturer_of(vaccine: &str) -> &'static str {
+    match vaccine.to_ascii_uppercase().as_str() {
+        "COVISHIELD" => "Serum Institute of India",
+        "COVAXIN" => "Bharat Biotech",
+        "SPUTNIK V" => "Gamaleya Research Institute",
+        "CORBEVAX" => "Biological E",
+        "ZYCOV-D" => "Zydus Cadila",
+        "COVOVAX" => "Serum Institute of India",
+        _ => "Unknown",
+    }
+}
+
+impl CertificateFacts {
+    /// The title printed on the certificate.
+    #[must_use]
+    pub fn title(&self) -> &'static str {
+        match self.kind.as_str() {
+            "provisional" => "Provisional Certificate for COVID-19 Vaccination",
+            "precaution" => "Certificate for COVID-19 Precaution Dose",
+            _ => "Final Certificate for COVID-19 Vaccination",
+        }
+    }
+
+    /// The unsigned W3C credential in CoWIN's data model. `credentialSubject.id` is the
+    /// certificate's own id, never a national ID.
+    #[must_use]
+    pub fn credential(&self) -> Value {
+        let origin = self.issuer.trim_end_matches('/');
+        json!({
+            "@context": [
+                "https://www.w3.org/2018/credentials/v1",
+                "https://cowin.gov.in/credentials/vaccination/v1"
+            ],
+            "type": ["VerifiableCredential", "ProofOfVaccinationCredential"],
+            "credentialSubject": {
+                "type": "Person",
+                "id": format!("{origin}/certificate/{}", self.certificate_id),
+                "refId": self.reference_id,
+                "name": self.name,
+                "gender": self.gender,
+                "age": self.age.to_string(),
+                "nationality": "Indian"
+            },
+            "issuer": format!("{origin}/"),
+            "issuanceDate": self.issued_at,
+            "evidence": [{
+                "id": format!("{origin}/vaccine/{}", self.certificate_id),
+                "infoUrl": format!("{origin}/learn"),
+                "feedbackUrl": format!("{origin}/feedback"),
+                "certificateId": self.certificate_id,
+                "type": ["Vaccination"],
+                "batch": self.batch,
+                "vaccine": self.vaccine,
+                "manufacturer": manufacturer_of(&self.vaccine),
+                "date": self.given_at,
+                "effectiveStart": self.given_on,
+                "dose": self.dose,
+                "totalDoses": self.total_doses,
+                "facility": {
+                    "name": self.centre_name,
+                    "address": {
+                        "district": self.district,
+                        "addressRegion": self.state,
+                        "addressCountry": "IN"
+                    }
+                }
+            }],
+            "nonTransferable": "true"
+        })
+    }
+
+    /// The SMART Health Card payload (before signing): a FHIR bundle of the patient (name and
+    /// year of birth) and this immunization; `nbf` is `issued_at_secs`.
+    #[must_use]
+    pub fn shc_payload(&self, issued_at_secs: i64) -> Value {
+        let (given, family) = match self.name.rsplit_once(' ') {
+            Some((g, f)) => (g.to_owned(), f.to_owned()),
+            None => (String::new(), self.name.clone()),
+        };
+        let mut name = json!({ "family": family });
+        if !given.is_empty() {
+            name["given"] = json!([given]);
+        }
+        json!({
+            "iss": self.issuer.trim_end_matches('/'),
+            "nbf": issued_at_secs,
+            "vc": {
+                "type": ["https://smarthealth.cards#health-card", "https://smarthealth.cards#immunization"],
+                "credentialSubject": {
+                    "fhirVersion": "4.0.1",
+                    "fhirBundle": {
+                        "resourceType": "Bundle",
+                        "type": "collection",
+                        "entry": [
+                            {
+                                "fullUrl": "resource:0",
+                                "resource": {
+                                    "resourceType": "Patient",
+                                    "name": [name],
+                                    "birthDate": self.birth_year.to_string()
+                                }
+                            },
+                            {
+                                "fullUrl": "resource:1",
+                                "resource": {
+                                    "resourceType": "Immunization",
+                                    "status": "completed",
+                                    "vaccineCode": {
+                                        "coding": [{
+                                            "system": "http://hl7.org/fhir/sid/cvx",
+                                            "code": cvx_of(&self.vaccine)
+                                        }]
+                                    },
+                                    "patient": { "reference": "resource:0" },
+                                    "occurrenceDateTime": self.given_on,
+                                    "performer": [{ "actor": { "display": self.centre_name } }],
+                                    "lotNumber": self.batch
+                                }
+                            }
+                        ]
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The CDC CVX code of a vaccine (SMART Health Cards name vaccines by it); 213 is "SARS-COV-2
+/// (COVID-19) vaccine, unspecified formulation".
+fn cvx_of(vaccine: &str) -> &'static str {
+    match vaccine.to_ascii_uppercase().as_str() {
+        "COVISHIELD" => "210",
+        "COVAXIN" => "502",
+        "SPUTNIK V" => "505",
+        "COVOVAX" => "211",
+        _ => "213",
+    }
+}
+
+/// An Ed25519 public key as a JWK (RFC 8037) with `kid`.
+#[must_use]
+pub fn ed25519_jwk(public: &[u8; 32], kid: &str) -> Value {
+    use base64::Engine as _;
+    json!({
+        "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": kid,
+        "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public),
+    })
+}
+
+/// An issuer generation's public keys as PEM (SPKI): Ed25519, then P-256. A key that cannot
+/// be encoded (never, for keys from the ring) gives an empty string.
+#[must_use]
+pub fn public_key_pems(ed25519: &[u8; 32], p256: &p256::ecdsa::VerifyingKey) -> (String, String) {
+    use ed25519_dalek::pkcs8::EncodePublicKey as _;
+    let ed = ed25519_dalek::VerifyingKey::from_bytes(ed25519)
+        .ok()
+        .and_then(|k| k.to_public_key_pem(Default::default()).ok())
+        .unwrap_or_default();
+    let ec = p256
+        .to_public_key_pem(Default::default())
+        .unwrap_or_default();
+    (ed, ec)
+}
+
+/// Why a QR code could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("the payload does not fit in a QR code: {0}")]
+pub struct QrTooLarge(String);
+
+/// The dark modules of a QR code for `text` (error correction M where it fits, else L), as a
+/// square grid of `width` × `width`, row by row, top row first.
+pub fn qr_modules(text: &str) -> Result<(usize, Vec<bool>), QrTooLarge> {
+    use qrcode::{Color, EcLevel, QrCode};
+    let code = QrCode::with_error_correction_level(text, EcLevel::M)
+        .or_else(|_| QrCode::with_error_correction_level(text, EcLevel::L))
+        .map_err(|e| QrTooLarge(e.to_string()))?;
+    let width = code.width();
+    let dark = code
+        .to_colors()
+        .into_iter()
+        .map(|c| c == Color::Dark)
+        .collect();
+    Ok((width, dark))
+}
+
+const LEFT: f32 = 50.0;
+
+/// Renders the certificate as a one-page A4 PDF: the title, the person, the dose, the centre,
+/// and the QR code of `qr_text` (the signed credential), which any verifier reads offline.
+pub fn render_certificate_pdf(
+    facts: &CertificateFacts,
+    qr_text: &str,
+) -> Result<Vec<u8>, QrTooLarge> {
+    let mut page = Page::default();
+    let mut y = PAGE_HEIGHT - 60.0;
+    page.text(LEFT, y, Font::Bold, 16.0, facts.title());
+    y -= 16.0;
+    page.text(
+        LEFT,
+        y,
+        Font::Regular,
+        9.0,
+        "Issued by Teeka. Scan the QR code with any verifier: it is signed and checks offline.",
+    );
+    y -= 12.0;
+    page.rule(LEFT, 545.0, y);
+    y -= 22.0;
+    let rows = [
+        ("Certificate ID", facts.certificate_id.clone()),
+        ("Beneficiary Name", facts.name.clone()),
+        ("Age", facts.age.to_string()),
+        ("Gender", facts.gender.clone()),
+        ("Beneficiary Reference ID", facts.reference_id.clone()),
+        ("Vaccine Name", facts.vaccine.clone()),
+        ("Manufacturer", manufacturer_of(&facts.vaccine).to_owned()),
+        ("Batch", facts.batch.clone()),
+        (
+            "Dose Number",
+            format!("{} of {}", facts.dose, facts.total_doses),
+        ),
+        ("Date of Dose", facts.given_on.clone()),
+        ("Vaccination Centre", facts.centre_name.clone()),
+        (
+            "District, State",
+            format!("{}, {}", facts.district, facts.state),
+        ),
+        ("Issued", facts.issued_at.clone()),
+    ];
+    for (label, value) in rows {
+        page.text(LEFT, y, Font::Bold, 10.0, label);
+        page.text(LEFT + 170.0, y, Font::Regular, 10.0, &value);
+        y -= 16.0;
+    }
+    let (width, dark) = qr_modules(qr_text)?;
+    // The code plus a four-module quiet zone fills a 330-point square.
+    let module = 330.0 / (width as f32 + 8.0);
+    let left = (crate::pdf::PAGE_WIDTH - 330.0) / 2.0 + 4.0 * module;
+    let top = y - 10.0 - 4.0 * module;
+    page.squares(dark.iter().enumerate().filter(|(_, d)| **d).map(|(i, _)| {
+        let (row, col) = (i / width, i % width);
+        (
+            left + col as f32 * module,
+            top - (row as f32 + 1.0) * module,
+            module,
+        )
+    }));
+    page.text(
+        LEFT,
+        50.0,
+        Font::Regular,
+        8.0,
+        "No national ID, mobile number or address is printed here or held in the QR code.",
+    );
+    Ok(page.finish(facts.title()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn facts() -> CertificateFacts {
+        CertificateFacts {
+            certificate_id: "123456789012".into(),
+            kind: "provisional".into(),
+            reference_id: "12345678901234".into(),
+            name: "Asha Kumari".into(),
+            gender: "Female".into(),
+            birth_year: 1990,
+            age: 36,
+            vaccine: "COVISHIELD".into(),
+            batch: "4121Z005".into(),
+            dose: 1,
+            total_doses: 2,
+            given_on: "2026-11-23".into(),
+            given_at: "2026-11-23T05:30:00Z".into(),
+            centre_name: "PHC Vashi".into(),
+            district: "Thane".into(),
+            state: "Maharashtra".into(),
+            issuer: "https://teeka.example".into(),
+            issued_at: "2026-11-23T05:30:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_credential_names_no_national_id_and_has_cowins_shape() {
+        let vc = facts().credential();
+        assert_eq!(vc["type"][1], "ProofOfVaccinationCredential");
+        assert_eq!(vc["credentialSubject"]["age"], "36");
+        assert!(
+            vc["credentialSubject"]["id"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("/certificate/123456789012"))
+        );
+        assert_eq!(
+            vc["evidence"][0]["manufacturer"],
+            "Serum Institute of India"
+        );
+        assert!(vc["credentialSubject"].get("address").is_none());
+    }
+
+    #[test]
+    fn the_pdf_draws_the_qr_and_prints_the_details() {
+        let f = facts();
+        let pdf = render_certificate_pdf(&f, &f.credential().to_string()).expect("pdf");
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("Provisional Certificate"));
+        assert!(text.contains("Asha Kumari"));
+        assert!(text.contains(" re\n"));
+    }
+}

@@ -1,0 +1,252 @@
+//! The universal verifier: detects what a QR code's text (or a file) holds, a W3C vaccination
+//! credential (Teeka's or CoWIN/DIVOC's, as JSON or zipped as CoWIN prints it), an EU DCC
+//! (`HC1:`) or a SMART Health Card (`shc:/`, a JWS, or a `.smart-health-card` file), and checks
+//! it offline against a trust list, a time and revocation lists. Nothing is fetched.
+
+use crate::trust::{PublicKey, TrustList, Unusable, Verdict};
+use crate::{dcc, ld, shc};
+use base64::Engine as _;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::io::Read as _;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The format name of W3C vaccination credentials in verdicts.
+pub const W3C_VC: &str = "w3c-vc";
+
+/// Offline revocation lists: hashed credential ids (Teeka's published list) and SMART Health
+/// Card CRLs.
+#[derive(Debug, Default, Clone)]
+pub struct Revocations {
+    /// SHA-256 (hex) of revoked credentials' `certificateId`s.
+    pub credential_hashes: HashSet<String>,
+    /// SMART Health Card revocation lists, by key.
+    pub shc_crls: Vec<shc::Crl>,
+}
+
+impl Revocations {
+    /// Adds a list from its JSON: Teeka's (`{"revoked": [hex…]}`) or an SHC CRL (`{"kid",
+    /// "method": "rid", "ctr", "rids"}`).
+    ///
+    /// # Errors
+    /// When the text is neither.
+    pub fn add_json(&mut self, text: &str) -> Result<(), String> {
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        if let Some(list) = value.get("revoked").and_then(Value::as_array) {
+            for hash in list {
+                let hash = hash.as_str().ok_or("revoked: hex strings")?;
+                self.credential_hashes.insert(hash.to_ascii_lowercase());
+            }
+            return Ok(());
+        }
+        if value.get("rids").is_some() {
+            self.shc_crls
+                .push(shc::parse_crl(text).map_err(|e| e.to_string())?);
+            return Ok(());
+        }
+        Err("neither a Teeka revocation list nor a SMART Health Card CRL".into())
+    }
+}
+
+/// Verifies whatever `input` holds. `Err` means the input could not be read as any format
+/// (the command's exit code 2); `Ok` carries the verdict, valid or not.
+///
+/// # Errors
+/// [`Unusable`] when no format fits.
+pub fn verify_any(
+    input: &[u8],
+    trust: &TrustList,
+    revocations: &Revocations,
+    at: OffsetDateTime,
+) -> Result<Verdict, Unusable> {
+    if input.starts_with(b"PK\x03\x04") {
+        return verify_credential(&unzip_credential(input)?, trust, revocations, at);
+    }
+    let text = std::str::from_utf8(input)
+        .map_err(|_| unusable("any", "neither text nor a zip archive"))?
+        .trim_start_matches('\u{feff}')
+        .trim();
+    if text.starts_with(dcc::PREFIX) {
+        return dcc::verify(text, trust, at);
+    }
+    if text.starts_with(shc::QR_PREFIX) || text.starts_with("eyJ") {
+        return shc::verify(text, trust, revocations.shc_crls.first(), at);
+    }
+    if text.starts_with('{') {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| unusable("json", &e.to_string()))?;
+        if value.get("verifiableCredential").is_some() {
+            return shc::verify(text, trust, revocations.shc_crls.first(), at);
+        }
+        return verify_credential(&value, trust, revocations, at);
+    }
+    // CoWIN's QR codes hold a zip archive; a scanner app may hand it over in base64.
+    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text)
+        && bytes.starts_with(b"PK\x03\x04")
+    {
+        return verify_credential(&unzip_credential(&bytes)?, trust, revocations, at);
+    }
+    Err(unusable(
+        "any",
+        "not a W3C credential, an EU DCC (HC1:), a SMART Health Card (shc:/) or a CoWIN zip",
+    ))
+}
+
+fn unusable(format: &'static str, reason: &str) -> Unusable {
+    Unusable {
+        format,
+        reason: reason.to_owned(),
+    }
+}
+
+/// The credential JSON inside a CoWIN QR code's zip archive (its first file).
+fn unzip_credential(zip: &[u8]) -> Result<Value, Unusable> {
+    let bad = |why: &str| unusable(W3C_VC, &format!("zip: {why}"));
+    let u16_at = |at: usize| {
+        zip.get(at..at + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let u32_at = |at: usize| {
+        zip.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let method = u16_at(8).ok_or_else(|| bad("truncated header"))?;
+    let compressed = u32_at(18).ok_or_else(|| bad("truncated header"))?;
+    let name_len = u16_at(26).ok_or_else(|| bad("truncated header"))?;
+    let extra_len = u16_at(28).ok_or_else(|| bad("truncated header"))?;
+    let start = 30 + name_len + extra_len;
+    let data = zip
+        .get(start..start.saturating_add(compressed))
+        .ok_or_else(|| bad("truncated file"))?;
+    let mut json = Vec::new();
+    match method {
+        0 => json.extend_from_slice(data),
+        8 => {
+            flate2::read::DeflateDecoder::new(data)
+                .take(1 << 20)
+                .read_to_end(&mut json)
+                .map_err(|e| bad(&e.to_string()))?;
+        }
+        _ => return Err(bad("unsupported compression")),
+    }
+    serde_json::from_slice(&json).map_err(|e| bad(&format!("not JSON: {e}")))
+}
+
+/// The keys of `trust` a JSON-LD proof may be checked with: those whose kid is the proof's
+/// verification method (or its fragment) first, then every other Ed25519 and RSA key.
+fn ld_candidates(trust: &TrustList, method: &str) -> Vec<ld::VerificationKey> {
+    let fragment = method.rsplit('#').next().unwrap_or(method);
+    let mut named = Vec::new();
+    let mut others = Vec::new();
+    for entry in trust.entries() {
+        let key = match &entry.key {
+            PublicKey::Ed25519(k) => ld::VerificationKey::Ed25519(*k),
+            PublicKey::Rsa(k) => ld::VerificationKey::Rsa(k.clone()),
+            PublicKey::P256(_) => continue,
+        };
+        let kid = entry.kid.as_deref().map(String::from_utf8_lossy);
+        if kid.is_some_and(|k| k == method || k == fragment) {
+            named.push(key);
+        } else {
+            others.push(key);
+        }
+    }
+    named.extend(others);
+    named
+}
+
+fn time_of(value: Option<&Value>) -> Option<OffsetDateTime> {
+    value
+        .and_then(Value::as_str)
+        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+}
+
+/// Checks a W3C vaccination credential: its JSON-LD proof against the trust list, its
+/// issuance and expiration dates at `at`, and the revocation list.
+///
+/// # Errors
+/// [`Unusable`] when it is not a credential with a proof.
+pub fn verify_credential(
+    credential: &Value,
+    trust: &TrustList,
+    revocations: &Revocations,
+    at: OffsetDateTime,
+) -> Result<Verdict, Unusable> {
+    let proof = credential
+        .get("proof")
+        .ok_or_else(|| unusable(W3C_VC, "JSON without a proof is not a credential"))?;
+    let issuer = match credential.get("issuer") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Object(o)) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    };
+    let subject = ld::summarize(credential);
+    let method = proof
+        .get("verificationMethod")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut reason = Some("no trusted key verifies the signature".to_owned());
+    for key in ld_candidates(trust, method) {
+        match ld::verify_proof(credential, &key) {
+            Ok(true) => {
+                reason = None;
+                break;
+            }
+            Ok(false) | Err(ld::LdError::KeyMismatch) => {}
+            Err(e) => {
+                reason = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    if reason.is_none() {
+        if time_of(credential.get("issuanceDate")).is_some_and(|t| t > at) {
+            reason = Some("not valid yet (issued after the time checked)".into());
+        } else if time_of(credential.get("expirationDate")).is_some_and(|t| t <= at) {
+            reason = Some("expired".into());
+        }
+    }
+    if reason.is_none() {
+        let revoked = credential
+            .get("evidence")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("certificateId").and_then(Value::as_str))
+            .any(|id| {
+                let hash = sha2_hex(id);
+                revocations.credential_hashes.contains(&hash)
+            });
+        if revoked {
+            reason = Some("revoked: the certificate id is on the revocation list".into());
+        }
+    }
+    Ok(Verdict::new(W3C_VC, issuer, subject, reason))
+}
+
+fn sha2_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A verdict as the command and the web call print it.
+#[must_use]
+pub fn verdict_json(v: &Verdict) -> Value {
+    let mut out = serde_json::json!({
+        "valid": v.valid,
+        "format": v.format,
+        "issuer": v.issuer,
+        "subject": v.subject,
+    });
+    if let Some(reason) = &v.reason {
+        out["reason"] = Value::String(reason.clone());
+    }
+    if !v.warnings.is_empty() {
+        out["warnings"] = serde_json::json!(v.warnings);
+    }
+    out
+}

@@ -1,0 +1,171 @@
+//! Certificate routes: the PDF download on CoWIN's route and the QR payloads (the person, or a
+//! partner within a `certificate` consent); the issuer's public keys (JWKS and PEM) and the
+//! signed revocation list, public and cacheable; and the universal verifier as a web call.
+
+use crate::cowin::citizen::request_id;
+use crate::cowin::params::Params;
+use crate::error::{ApiError, CowinError};
+use crate::partner::Caller;
+use crate::state::AppState;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use teeka_app::certificates::{
+    IssuedCertificate, certificates_for, issuer_jwks, issuer_pem, issuer_trust, revocation_list,
+};
+use teeka_cert::verify::{Revocations, verdict_json, verify_any};
+use teeka_domain::partner::Scope;
+
+/// The caller's certificates for `beneficiary_reference_id` (a partner names the person by its
+/// own id).
+async fn certificates_of_caller(
+    app: &AppState,
+    caller: &Caller,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Vec<IssuedCertificate>, CowinError> {
+    let grant = caller.for_scope(Scope::Certificate)?;
+    let params = Params::parse(query)?;
+    let named = params.required_text("beneficiary_reference_id")?.to_owned();
+    let reference = caller
+        .references(app, vec![named])
+        .await?
+        .pop()
+        .unwrap_or_default();
+    Ok(certificates_for(
+        &app.store,
+        &app.vault,
+        &app.issuer,
+        &grant,
+        &reference,
+        &request_id(headers),
+    )
+    .await?)
+}
+
+fn private(mut response: Response) -> Response {
+    // Personal data: never kept by a shared cache or the browser's.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+/// `GET /api/v2/registration/certificate/public/download?beneficiary_reference_id=` (CoWIN's
+/// route) → the latest certificate as PDF, with its QR code.
+pub async fn download(
+    State(app): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, CowinError> {
+    let all = certificates_of_caller(&app, &caller, query.as_deref(), &headers).await?;
+    let Some(latest) = all.last() else {
+        return Err(CowinError::new(
+            StatusCode::NOT_FOUND,
+            teeka_app::certificates::NO_CERTIFICATE,
+            "No certificate for that beneficiary on this account",
+        ));
+    };
+    let pdf = latest.pdf()?;
+    let disposition = format!(
+        "attachment; filename=\"certificate-{}.pdf\"",
+        latest.row.certificate_id
+    );
+    let mut response = private(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response());
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+/// `GET /api/v2/registration/certificate/public/qr?beneficiary_reference_id=` → every live
+/// certificate with its QR payloads: the signed W3C credential and the SMART Health Card.
+pub async fn qr_payloads(
+    State(app): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, CowinError> {
+    let all = certificates_of_caller(&app, &caller, query.as_deref(), &headers).await?;
+    let certificates: Vec<Value> = all
+        .iter()
+        .map(|c| {
+            json!({
+                "certificate_id": c.row.certificate_id,
+                "kind": c.row.kind,
+                "dose": c.facts.dose,
+                "vaccine": c.facts.vaccine,
+                "kid": c.row.kid,
+                "credential": c.credential,
+                "shc": c.shc,
+            })
+        })
+        .collect();
+    Ok(private(
+        axum::Json(json!({ "certificates": certificates })).into_response(),
+    ))
+}
+
+fn public_cacheable(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// `GET /.well-known/jwks.json` → the issuer's public keys, current and retired.
+pub async fn jwks(State(app): State<AppState>) -> Response {
+    public_cacheable(axum::Json(issuer_jwks(&app.issuer)).into_response())
+}
+
+/// `GET /api/v1/certificates/keys.pem` → the same keys as PEM (SPKI), each preceded by a
+/// comment line naming its kid.
+pub async fn keys_pem(State(app): State<AppState>) -> Response {
+    public_cacheable(
+        (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            issuer_pem(&app.issuer),
+        )
+            .into_response(),
+    )
+}
+
+/// `GET /api/v1/certificates/revoked` → the signed list of revoked certificates (hashed ids).
+pub async fn revoked(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let list = revocation_list(&app.store, &app.issuer).await?;
+    Ok(public_cacheable(axum::Json(list).into_response()))
+}
+
+/// `POST /api/v1/verify` with a QR code's text as the body → the verifier's verdict, against
+/// this issuer's keys and revocation list: 200 with `valid` true or false, 422 when the input is
+/// no certificate at all.
+pub async fn verify(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let trust = issuer_trust(&app.issuer);
+    let mut revocations = Revocations::default();
+    let list = revocation_list(&app.store, &app.issuer).await?;
+    if let Some(hashes) = list["revoked"].as_array() {
+        revocations.credential_hashes = hashes
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+    }
+    match verify_any(&body, &trust, &revocations, time::OffsetDateTime::now_utc()) {
+        Ok(verdict) => Ok(axum::Json(verdict_json(&verdict)).into_response()),
+        Err(unusable) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UNUSABLE_CERTIFICATE,
+            unusable.to_string(),
+        )),
+    }
+}
+
+/// Ours: the body is not a certificate in any format the verifier reads.
+pub const UNUSABLE_CERTIFICATE: &str = "TKACRT0002";
