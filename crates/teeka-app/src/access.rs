@@ -57,6 +57,11 @@ impl CitizenGrant {
         &self.token_hash
     }
 
+    /// The partner acting on the person's behalf, if one is.
+    pub fn partner_id(&self) -> Option<Uuid> {
+        self.on_behalf.as_ref().map(|p| p.partner_id)
+    }
+
     /// Whether the person acts themselves (not a partner on their behalf).
     pub fn is_the_person(&self) -> bool {
         self.on_behalf.is_none()

@@ -369,6 +369,75 @@ pub fn issuer_trust(issuer: &Issuer) -> teeka_cert::trust::TrustList {
     trust
 }
 
+/// Each member's vaccination status (CoWIN's KYC-VS: 0 not, 1 partially, 2 fully vaccinated),
+/// named by the caller's id for them (a partner's pairwise id), in a compact JWS signed by the
+/// current issuer key (EdDSA, kid in the header). Nothing else about the person is in it.
+/// One ledger entry.
+///
+/// # Errors
+/// When the store fails.
+pub async fn vaccination_status(
+    store: &Store,
+    vault: &Vault,
+    issuer: &Issuer,
+    grant: &CitizenGrant,
+    request_id: &str,
+) -> Result<(Vec<(String, u8)>, String), AppError> {
+    use base64::Engine as _;
+    let event = grant.event(
+        "certificate.status_check",
+        "vaccination status (0/1/2) of the account's members",
+        request_id,
+    );
+    let (rows, _) = store.read_beneficiaries(grant.account_id(), &event).await?;
+    let vaccines = store.list_vaccines().await?;
+    let mut statuses = Vec::new();
+    for row in &rows {
+        let doses = store.valid_doses_of(row.subject_id).await?;
+        let status = match doses.first() {
+            None => 0,
+            Some(first) => {
+                let primary = vaccines
+                    .iter()
+                    .find(|v| v.name.as_str() == first.vaccine)
+                    .map_or(2, |v| i32::from(v.primary_doses));
+                let primary_done = doses.iter().filter(|d| d.dose_number <= primary).count();
+                if i32::try_from(primary_done).unwrap_or(i32::MAX) >= primary {
+                    2
+                } else {
+                    1
+                }
+            }
+        };
+        let id = match grant.partner_id() {
+            Some(partner) => crate::partner::pairwise_id(vault, partner, &row.reference_id),
+            None => row.reference_id.clone(),
+        };
+        statuses.push((id, status));
+    }
+    let key = issuer.keys.current();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = json!({ "alg": "EdDSA", "kid": key.kid, "typ": "JWT" });
+    let payload = json!({
+        "iss": issuer.origin,
+        "iat": crate::clock::now_ms() / 1000,
+        "statuses": statuses
+            .iter()
+            .map(|(id, s)| json!({ "id": id, "status": s }))
+            .collect::<Vec<_>>(),
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(payload.to_string())
+    );
+    let signature = key.ed25519.sign(signing_input.as_bytes());
+    Ok((
+        statuses,
+        format!("{signing_input}.{}", b64.encode(signature)),
+    ))
+}
+
 /// A certificate id as the revocation list holds it.
 #[must_use]
 pub fn revocation_hash(certificate_id: &str) -> String {

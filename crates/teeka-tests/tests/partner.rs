@@ -1014,3 +1014,183 @@ async fn anomalies_throttle_a_partner_raise_an_alert_and_lift_only_when_enabled(
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = dir.path().join("sms.jsonl");
+        let (_, reference) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
+        let mobile = "7000000001";
+        // A dose recorded before certificates existed: its certificate is issued on first
+        // download.
+        let (uuid, no) = match backend {
+            Backend::Sqlite => ("randomblob(16)", "0"),
+            Backend::Postgres => ("gen_random_uuid()", "FALSE"),
+        };
+        raw_execute(
+            &db,
+            &format!(
+                "INSERT INTO doses (dose_id, subject_id, dose_number, vaccine_name, given_on, centre_id, revoked) \
+                 SELECT {uuid}, subject_id, 1, 'COVISHIELD', '2026-11-20', 1, {no} FROM beneficiaries WHERE reference_id = '{reference}'"
+            ),
+        )
+        .await;
+        let key = partner(
+            &store,
+            "TravelPass",
+            "beneficiary_read,certificate,status_check",
+            "name",
+            100_000,
+        )
+        .await;
+        let members_only = consent(
+            app.addr,
+            &store,
+            &vault,
+            &outbox,
+            &key,
+            mobile,
+            json!({"scopes": "beneficiary_read", "fields": "name", "days": 1}),
+        )
+        .await;
+        let (status, list) = as_partner(
+            app.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            &key,
+            Some(&members_only),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        let pairwise = list["beneficiaries"][0]["beneficiary_reference_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        assert_ne!(pairwise, reference);
+        let download = |id: &str| {
+            format!(
+                "/api/v2/registration/certificate/public/download?beneficiary_reference_id={id}"
+            )
+        };
+        let (status, answer) = as_partner(
+            app.addr,
+            Method::GET,
+            &download(&pairwise),
+            &key,
+            Some(&members_only),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, error_code(&answer)),
+            (403, Some("TKAPTN0005")),
+            "{backend:?}: the consent does not cover certificates"
+        );
+        // The person approves certificates too; the partner names them by its own id.
+        let with_certificate = consent(
+            app.addr,
+            &store,
+            &vault,
+            &outbox,
+            &key,
+            mobile,
+            json!({"scopes": "beneficiary_read,certificate", "fields": "name", "days": 1}),
+        )
+        .await;
+        let pdf = teeka_loadgen::request(
+            app.addr,
+            Method::GET,
+            &download(&pairwise),
+            &[
+                ("x-api-key", key.as_str()),
+                ("authorization", &format!("Bearer {with_certificate}")),
+            ],
+            None,
+        )
+        .await
+        .expect("download");
+        assert_eq!(pdf.status.as_u16(), 200, "{backend:?}");
+        assert!(pdf.body.starts_with(b"%PDF-"));
+        // The person's real reference id names nobody to the partner.
+        let (status, _) = as_partner(
+            app.addr,
+            Method::GET,
+            &download(&reference),
+            &key,
+            Some(&with_certificate),
+            None,
+        )
+        .await;
+        assert_ne!(status, 200, "{backend:?}");
+        // A status-check consent: a signed 0/1/2 under the partner's id, and nothing else.
+        let status_only = consent(
+            app.addr,
+            &store,
+            &vault,
+            &outbox,
+            &key,
+            mobile,
+            json!({"scopes": "status_check", "fields": "name", "days": 1}),
+        )
+        .await;
+        let path = "/api/v2/registration/certificate/status";
+        let (status, answer) =
+            as_partner(app.addr, Method::GET, path, &key, Some(&members_only), None).await;
+        assert_eq!(status, 403, "{backend:?}: {answer}");
+        let (status, answer) =
+            as_partner(app.addr, Method::GET, path, &key, Some(&status_only), None).await;
+        assert_eq!(status, 200, "{backend:?}: {answer}");
+        assert_eq!(
+            answer["statuses"][0]["status"], 1,
+            "one dose of two: {answer}"
+        );
+        let text = answer.to_string();
+        assert!(
+            !text.contains(&reference) && !text.contains("Test Person") && !text.contains(mobile)
+        );
+        assert_eq!(answer["statuses"][0]["beneficiary_reference_id"], pairwise);
+        let signed = answer["signed"].as_str().expect("jws");
+        let (input, signature) = signed.rsplit_once('.').expect("jws");
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header: Value = serde_json::from_slice(
+            &b64.decode(input.split('.').next().expect("header"))
+                .expect("b64"),
+        )
+        .expect("json");
+        let (_, jwks) = call(app.addr, Method::GET, "/.well-known/jwks.json", None, None).await;
+        let okp = jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["kid"] == header["kid"])
+            .expect("the signing key is published");
+        let public: [u8; 32] = b64
+            .decode(okp["x"].as_str().expect("x"))
+            .expect("b64")
+            .try_into()
+            .expect("32 bytes");
+        let signature: [u8; 64] = b64.decode(signature).expect("b64").try_into().expect("64");
+        assert!(teeka_crypto::verify_ed25519(
+            &public,
+            input.as_bytes(),
+            &signature
+        ));
+        let events = store.access_events(0, 10_000).await.expect("events");
+        assert!(
+            events
+                .iter()
+                .any(|e| e.event.action == "certificate.download"
+                    && e.event.actor_kind == "partner"
+                    && e.event.purpose.starts_with("consent "))
+        );
+        app.stop().await;
+        store.close().await;
+    }
+}

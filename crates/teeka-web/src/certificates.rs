@@ -112,6 +112,33 @@ pub async fn qr_payloads(
     ))
 }
 
+/// `GET /api/v2/registration/certificate/status` (CoWIN's KYC-VS) → each member's status,
+/// 0 not, 1 partially, 2 fully vaccinated, and the same list signed (`signed`: a compact JWS,
+/// EdDSA, verifiable with `/.well-known/jwks.json`). A partner needs a `status_check` consent,
+/// and sees its own ids only.
+pub async fn status(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, CowinError> {
+    let grant = caller.for_scope(Scope::StatusCheck)?;
+    let (statuses, signed) = teeka_app::certificates::vaccination_status(
+        &app.store,
+        &app.vault,
+        &app.issuer,
+        &grant,
+        &request_id(&headers),
+    )
+    .await?;
+    let list: Vec<Value> = statuses
+        .iter()
+        .map(|(id, s)| json!({ "beneficiary_reference_id": id, "status": s }))
+        .collect();
+    Ok(private(
+        axum::Json(json!({ "statuses": list, "signed": signed })).into_response(),
+    ))
+}
+
 fn public_cacheable(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -185,6 +185,11 @@ fn cowin_routes(state: AppState, t: &mut RouteTable) -> Router<AppState> {
             "/v2/registration/certificate/public/qr",
             get(certificates::qr_payloads),
         )
+        .at(
+            t,
+            "/v2/registration/certificate/status",
+            get(certificates::status),
+        )
         .route_layer(axum::middleware::from_fn(label_route))
         .fallback(cowin_not_found)
         .method_not_allowed_fallback(cowin_method_not_allowed)

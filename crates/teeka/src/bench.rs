@@ -31,6 +31,9 @@ pub enum BenchCommand {
     /// What the access ledger costs bookings: the same booking transactions with and without
     /// their ledger write, alternating rounds, one run.
     Ledger(crate::bench_booking::BookingBench),
+    /// Certificates issued and verified per second, and the PDF's render time, against bare
+    /// Ed25519 in the same run.
+    Certificates(crate::bench_cert::CertificateBench),
 }
 
 /// Flags of the availability benchmark.
@@ -113,6 +116,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Availability(args) => availability(args).await,
         BenchCommand::Booking(args) => crate::bench_booking::run(args).await,
         BenchCommand::Ledger(args) => crate::bench_booking::ledger_cost(args).await,
+        BenchCommand::Certificates(args) => crate::bench_cert::run(args).await,
     }
 }
 

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_booking;
+mod bench_cert;
 mod cli;
 mod keys;
 mod ledger_cli;

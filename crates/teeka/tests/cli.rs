@@ -1389,3 +1389,126 @@ async fn kill_switch_and_revocation_hold_on_three_server_processes_within_a_seco
         assert!(took <= Duration::from_secs(1), "{took:?}");
     }
 }
+
+/// A file of the shared fixtures (beside the repository; never copied into it).
+fn fixture(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/certificates")
+        .join(path)
+}
+
+/// Runs `teeka verify` with `args`; its exit code and the JSON it printed.
+fn verify(args: &[&std::ffi::OsStr]) -> (i32, Value) {
+    let out = Command::new(TEEKA)
+        .arg("verify")
+        .args(args)
+        .output()
+        .expect("teeka runs");
+    let printed = stdout(&out);
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(printed.trim()).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn teeka_verify_agrees_with_the_real_vectors_and_exits_0_1_2() {
+    let dir = tempfile::tempdir().expect("dir");
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let trust = std::ffi::OsString::from("--trust");
+    let at = std::ffi::OsString::from("--at");
+    // CoWIN/DIVOC credentials: Ed25519 and RSA (PS256), and one altered after signing.
+    for (vector, key, code) in [
+        (
+            "ed25519sig2018_divocdev_valid.json",
+            "dev_ed25519_key.json",
+            0,
+        ),
+        ("rsa2018_divocdev_valid.json", "dev_rsa_public.pem", 0),
+        ("rsa2018_cowin_v1_valid.json", "dev_rsa_public.pem", 0),
+        (
+            "rsa2018_divocdev_tampered_subject_id_invalid.json",
+            "dev_rsa_public.pem",
+            1,
+        ),
+    ] {
+        let (exit, verdict) = verify(&[
+            &trust,
+            &os(&fixture(&format!("divoc/vectors/{key}"))),
+            &os(&fixture(&format!("divoc/vectors/{vector}"))),
+        ]);
+        assert_eq!(exit, code, "{vector}: {verdict}");
+        assert_eq!(verdict["format"], "w3c-vc", "{vector}");
+        assert!(
+            !verdict.to_string().contains("2342343334"),
+            "no national ID printed"
+        );
+    }
+    // SMART Health Cards at the upstream tests' time: the JWS, the numeric QR, the file.
+    for card in [
+        "examples/example-00-d-jws.txt",
+        "examples/example-00-f-qr-code-numeric-value-0.txt",
+        "examples/example-01-e-file.smart-health-card",
+    ] {
+        let (exit, verdict) = verify(&[
+            &trust,
+            &os(&fixture("shc/issuer/.well-known/jwks.json")),
+            &at,
+            "2022-05-31T00:00:00Z".as_ref(),
+            &os(&fixture(&format!("shc/{card}"))),
+        ]);
+        assert_eq!(
+            (exit, verdict["format"].as_str()),
+            (0, Some("shc")),
+            "{card}: {verdict}"
+        );
+    }
+    // EU DCCs with their signer certificate at their validation clock.
+    for (case, code) in [("CO1", 0), ("CO3", 0), ("CO5", 1), ("CO17", 1), ("CO22", 1)] {
+        let raw: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("eu-dcc/common/{case}.json"))).expect("case"),
+        )
+        .expect("json");
+        let qr = dir.path().join(format!("{case}.txt"));
+        std::fs::write(&qr, raw["PREFIX"].as_str().expect("prefix")).expect("write");
+        let signer = dir.path().join(format!("{case}.cer"));
+        std::fs::write(
+            &signer,
+            raw["TESTCTX"]["CERTIFICATE"].as_str().expect("cert"),
+        )
+        .expect("write");
+        let (exit, verdict) = verify(&[
+            &trust,
+            &os(&signer),
+            &at,
+            raw["TESTCTX"]["VALIDATIONCLOCK"]
+                .as_str()
+                .expect("clock")
+                .as_ref(),
+            &os(&qr),
+        ]);
+        assert_eq!(
+            (exit, verdict["format"].as_str()),
+            (code, Some("eu-dcc")),
+            "{case}: {verdict}"
+        );
+        if code == 1 {
+            assert!(verdict["reason"].is_string(), "{case}: {verdict}");
+        }
+    }
+    // Not a certificate, and an image: unusable.
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "hello").expect("write");
+    let png = dir.path().join("qr.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n").expect("write");
+    for path in [&junk, &png] {
+        let (exit, verdict) = verify(&[&os(path)]);
+        assert_eq!(exit, 2, "{verdict}");
+        assert_eq!(verdict["valid"], false);
+    }
+    // A valid card with no trusted key: invalid, not unusable.
+    let (exit, _) = verify(&[&os(&fixture(
+        "divoc/vectors/ed25519sig2018_divocdev_valid.json",
+    ))]);
+    assert_eq!(exit, 1);
+}
