@@ -449,6 +449,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rotated_ring_keeps_old_certificates_verifying() {
+        use teeka_cert::verify::{Revocations, verify_any};
+        let mut ring = IssuerKeyRing::generate(0).expect("ring");
+        let facts = |id: &str| CertificateFacts {
+            certificate_id: id.into(),
+            kind: "final".into(),
+            reference_id: "12345678901234".into(),
+            name: "Asha Kumari".into(),
+            gender: "Female".into(),
+            birth_year: 1990,
+            age: 36,
+            vaccine: "COVISHIELD".into(),
+            batch: "B1".into(),
+            dose: 2,
+            total_doses: 2,
+            given_on: "2026-11-23".into(),
+            given_at: "2026-11-23T05:30:00Z".into(),
+            centre_name: "PHC".into(),
+            district: "Thane".into(),
+            state: "Maharashtra".into(),
+            issuer: "https://teeka.local".into(),
+            issued_at: "2026-11-23T05:30:00Z".into(),
+        };
+        let row = |id: &str, kid: &str| CertificateRow {
+            certificate_id: id.into(),
+            dose_id: uuid::Uuid::new_v4(),
+            subject_id: uuid::Uuid::new_v4(),
+            kind: "final".into(),
+            kid: kid.into(),
+            issued_at_ms: 1_795_000_000_000,
+            revoked_at_ms: None,
+        };
+        let before = Issuer::new(ring.clone(), "teeka.local/access-ledger");
+        let old_kid = ring.current().kid.clone();
+        let old = sign_documents(&before, row("1", &old_kid), facts("1")).expect("sign");
+        let new_kid = ring.rotate(1).expect("rotate");
+        let after = Issuer::new(ring, "teeka.local/access-ledger");
+        let new = sign_documents(&after, row("2", &new_kid), facts("2")).expect("sign");
+        let trust = issuer_trust(&after);
+        let now = time::OffsetDateTime::now_utc();
+        for c in [&old, &new] {
+            let verdict = verify_any(c.qr_text().as_bytes(), &trust, &Revocations::default(), now)
+                .expect("usable");
+            assert!(verdict.valid, "{verdict:?}");
+            let card =
+                verify_any(c.shc.as_bytes(), &trust, &Revocations::default(), now).expect("usable");
+            assert!(card.valid, "{card:?}");
+        }
+        // Only the published keys verify: a ring that never held the old key does not.
+        let stranger = Issuer::new(IssuerKeyRing::generate(0).expect("ring"), "teeka.local/x");
+        let verdict = verify_any(
+            old.qr_text().as_bytes(),
+            &issuer_trust(&stranger),
+            &Revocations::default(),
+            now,
+        )
+        .expect("usable");
+        assert!(!verdict.valid);
+    }
+
+    #[test]
     fn kinds_follow_the_series() {
         assert_eq!(
             CertificateKind::for_dose(1, 2),

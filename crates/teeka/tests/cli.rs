@@ -1512,3 +1512,38 @@ fn teeka_verify_agrees_with_the_real_vectors_and_exits_0_1_2() {
     ))]);
     assert_eq!(exit, 1);
 }
+
+#[test]
+fn keys_rotate_issuer_adds_a_generation_and_keeps_the_old_ones() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().display().to_string();
+    for _ in 0..2 {
+        let out = Command::new(TEEKA)
+            .args(["keys", "rotate", "--issuer", "--data-dir", &data])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let printed = stdout(&out);
+        assert!(printed.contains("is now current"), "{printed}");
+    }
+    let ring: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("keys/issuer-keys.json")).expect("ring"),
+    )
+    .expect("json");
+    let kids: std::collections::HashSet<&str> = ring["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid"))
+        .collect();
+    assert_eq!(kids.len(), 3, "created, then two rotations: {ring}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("keys/issuer-keys.json"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "owner-only");
+    }
+}
