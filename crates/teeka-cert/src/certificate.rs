@@ -221,14 +221,32 @@ pub struct QrTooLarge(String);
 
 /// The dark modules of a QR code for `text` (error correction M where it fits, else L), as a
 /// square grid of `width` × `width`, row by row, top row first.
+///
+/// One mask pattern, always the same, instead of trying all eight for the lowest penalty: every
+/// mask is valid and readers handle each; scoring eight masks of a version-30 code is most of
+/// the cost of issuing a certificate.
 pub fn qr_modules(text: &str) -> Result<(usize, Vec<bool>), QrTooLarge> {
-    use qrcode::{Color, EcLevel, QrCode};
-    let code = QrCode::with_error_correction_level(text, EcLevel::M)
-        .or_else(|_| QrCode::with_error_correction_level(text, EcLevel::L))
-        .map_err(|e| QrTooLarge(e.to_string()))?;
-    let width = code.width();
-    let dark = code
-        .to_colors()
+    use qrcode::canvas::{Canvas, MaskPattern};
+    use qrcode::{Color, EcLevel};
+    let too_large = |e: qrcode::types::QrError| QrTooLarge(e.to_string());
+    let (bits, ec_level) = match qrcode::bits::encode_auto(text.as_bytes(), EcLevel::M) {
+        Ok(bits) => (bits, EcLevel::M),
+        Err(_) => (
+            qrcode::bits::encode_auto(text.as_bytes(), EcLevel::L).map_err(too_large)?,
+            EcLevel::L,
+        ),
+    };
+    let version = bits.version();
+    let data = bits.into_bytes();
+    let (encoded, ec) =
+        qrcode::ec::construct_codewords(&data, version, ec_level).map_err(too_large)?;
+    let mut canvas = Canvas::new(version, ec_level);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&encoded, &ec);
+    canvas.apply_mask(MaskPattern::Checkerboard);
+    let width = usize::try_from(version.width()).map_err(|_| QrTooLarge("bad version".into()))?;
+    let dark = canvas
+        .into_colors()
         .into_iter()
         .map(|c| c == Color::Dark)
         .collect();

@@ -73,7 +73,7 @@ impl Page {
     pub fn squares(&mut self, squares: impl IntoIterator<Item = (f32, f32, f32)>) {
         self.content.push_str("0 g\n");
         for (x, y, side) in squares {
-            let _ = writeln!(self.content, "{x} {y} {side} {side} re");
+            let _ = writeln!(self.content, "{x:.2} {y:.2} {side:.3} {side:.3} re");
         }
         self.content.push_str("f\n");
     }

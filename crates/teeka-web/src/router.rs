@@ -275,7 +275,6 @@ pub fn build_router_and_table(state: AppState) -> (Router, RouteTable) {
             delete(partner::revoke_one),
         )
         .at(t, "/api/v1/research/aggregates", get(partner::research))
-        .at(t, "/api/v1/reports/public", get(partner::public_reports))
         // The issuer's public keys and revocation list, for verifiers, and the verifier itself.
         .at(t, "/.well-known/jwks.json", get(certificates::jwks))
         .at(
@@ -380,10 +379,20 @@ pub fn build_router_and_table(state: AppState) -> (Router, RouteTable) {
             staff::guard,
         ))
         .route_layer(axum::middleware::from_fn(label_route));
+    // Public statistics run a count over every dose: the public per-IP limit applies, as on
+    // the CoWIN routes.
+    let report_routes = Router::new()
+        .at(t, "/api/v1/reports/public", get(partner::public_reports))
+        .route_layer(axum::middleware::from_fn(label_route))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_public,
+        ));
     let cowin = cowin_routes(state.clone(), t);
     let router = Router::new()
         .merge(staff_routes)
         .merge(ledger_routes)
+        .merge(report_routes)
         .nest("/api", cowin)
         .merge(ops_routes)
         .fallback(not_found)

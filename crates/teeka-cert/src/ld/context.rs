@@ -94,7 +94,9 @@ impl TermDef {
 /// An active context.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Context {
-    pub terms: BTreeMap<String, TermDef>,
+    /// Shared between the many copies a document's expansion makes of its contexts, copied
+    /// only when one is changed.
+    pub terms: std::sync::Arc<BTreeMap<String, TermDef>>,
     pub vocab: Option<String>,
     /// Default language of plain string values.
     pub language: Option<String>,
@@ -324,7 +326,7 @@ impl Context {
             defs.defined.insert(term.to_string(), true);
             return Ok(());
         }
-        let previous = self.terms.remove(term);
+        let previous = std::sync::Arc::make_mut(&mut self.terms).remove(term);
         let simple_term = value.is_string();
         let value = match value {
             Value::Null => {
@@ -470,7 +472,7 @@ impl Context {
             }
             def = prev;
         }
-        self.terms.insert(term.to_string(), def);
+        std::sync::Arc::make_mut(&mut self.terms).insert(term.to_string(), def);
         defs.defined.insert(term.to_string(), true);
         Ok(())
     }
