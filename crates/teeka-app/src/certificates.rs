@@ -94,11 +94,13 @@ impl Issuer {
         now_ms: i64,
     ) -> Result<CertificateRow, AppError> {
         let bytes =
-            teeka_crypto::random_bytes::<8>().map_err(|e| AppError::Crypto(e.to_string()))?;
-        // Twelve digits, like CoWIN's certificate ids: 10^12 ids, drawn at random.
-        let number = u64::from_be_bytes(bytes) % 1_000_000_000_000;
+            teeka_crypto::random_bytes::<16>().map_err(|e| AppError::Crypto(e.to_string()))?;
+        // Twenty random digits: across CoWIN's 2.2 billion doses, the chance that two ids ever
+        // collide is about 2 in 100 (a collision fails that one dose's transaction), where
+        // CoWIN-length twelve digits would collide millions of times.
+        let number = u128::from_be_bytes(bytes) % 100_000_000_000_000_000_000;
         Ok(CertificateRow {
-            certificate_id: format!("{number:012}"),
+            certificate_id: format!("{number:020}"),
             dose_id: dose.dose_id,
             subject_id: dose.subject_id,
             kind: CertificateKind::for_dose(dose.dose_number, primary_doses)
@@ -186,8 +188,11 @@ pub fn sign_documents(
     })
 }
 
-/// The person's certificates (live and revoked, oldest first), as the holder of `grant`
-/// downloads them; doses recorded before certificates existed get theirs now. One ledger entry.
+/// The person's live certificates, oldest first, as the holder of `grant` downloads them
+/// (revoked ones are on the revocation list, not here); doses recorded before certificates
+/// existed get theirs now. The certificate names the person by `shown_reference`: their
+/// reference id, or a partner's pairwise id for them, so a partner's copy carries no id another
+/// partner shares. One ledger entry, written with the read of the person's row.
 ///
 /// # Errors
 /// [`NO_CERTIFICATE`] when the reference id is not on the grant's account or has no dose.
@@ -197,6 +202,7 @@ pub async fn certificates_for(
     issuer: &Issuer,
     grant: &CitizenGrant,
     reference_id: &str,
+    shown_reference: &str,
     request_id: &str,
 ) -> Result<Vec<IssuedCertificate>, AppError> {
     let none = || {
@@ -251,13 +257,13 @@ pub async fn certificates_for(
     }
     let mut out = Vec::new();
     for row in stored {
-        // A revoked certificate's dose may be gone or changed: list it, unsigned, by id only.
-        let Some(dose) = doses.iter().find(|d| d.dose_id == row.dose_id) else {
-            continue;
-        };
+        // Revoked certificates are not handed out again: their doses are gone or changed.
         if row.revoked_at_ms.is_some() {
             continue;
         }
+        let Some(dose) = doses.iter().find(|d| d.dose_id == row.dose_id) else {
+            continue;
+        };
         let centre = match dose.centre_id {
             Some(id) => store.get_centre(CentreId(id)).await?,
             None => None,
@@ -266,7 +272,7 @@ pub async fn certificates_for(
         let facts = CertificateFacts {
             certificate_id: row.certificate_id.clone(),
             kind: row.kind.clone(),
-            reference_id: person.reference_id.clone(),
+            reference_id: shown_reference.to_owned(),
             name: name.as_str().to_owned(),
             gender: gender.cowin_name().to_owned(),
             birth_year: person.birth_year,
@@ -274,7 +280,10 @@ pub async fn certificates_for(
             vaccine: dose.vaccine.clone(),
             batch: dose.batch.clone().unwrap_or_default(),
             dose: dose.dose_number,
-            total_doses: i32::from(primary(&dose.vaccine)),
+            // A precaution dose counts in the total, so a dose is never above it: `dose` and
+            // `totalDoses` share one signed predicate, and the verifier reads a dose above the
+            // total as the two swapped.
+            total_doses: i32::from(primary(&dose.vaccine)).max(dose.dose_number),
             given_on: format!(
                 "{:04}-{:02}-{:02}",
                 given_on.year(),
@@ -421,6 +430,8 @@ pub async fn vaccination_status(
     let payload = json!({
         "iss": issuer.origin,
         "iat": crate::clock::now_ms() / 1000,
+        // A status is as of now: a day later it says nothing, so it cannot be replayed for ever.
+        "exp": crate::clock::now_ms() / 1000 + 86_400,
         "statuses": statuses
             .iter()
             .map(|(id, s)| json!({ "id": id, "status": s }))
@@ -436,6 +447,35 @@ pub async fn vaccination_status(
         statuses,
         format!("{signing_input}.{}", b64.encode(signature)),
     ))
+}
+
+/// The SMART Health Card revocation list (method `rid`) for the P-256 key with thumbprint
+/// `kid`: every revoked certificate's rid, whichever key signed it (a rid names one card).
+/// `None` when no key of the ring has that thumbprint.
+///
+/// # Errors
+/// When the store fails.
+pub async fn shc_crl(store: &Store, issuer: &Issuer, kid: &str) -> Result<Option<Value>, AppError> {
+    let known = issuer
+        .keys
+        .all()
+        .iter()
+        .any(|k| teeka_cert::shc::jwk_thumbprint(k.p256.verifying_key()) == kid);
+    if !known {
+        return Ok(None);
+    }
+    let revoked = store.revoked_certificates().await?;
+    let rids: Vec<String> = revoked
+        .iter()
+        .map(|(id, _)| teeka_cert::certificate::shc_rid(id))
+        .collect();
+    // Revocations are never undone, so their number only grows: it serves as the counter.
+    Ok(Some(json!({
+        "kid": kid,
+        "method": "rid",
+        "ctr": rids.len().max(1),
+        "rids": rids,
+    })))
 }
 
 /// A certificate id as the revocation list holds it.

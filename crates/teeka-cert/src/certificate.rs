@@ -1,7 +1,8 @@
 //! A vaccination certificate's content and its forms: the W3C Verifiable Credential in CoWIN's
 //! data model (unsigned here; `ld` signs it), the SMART Health Card payload (a FHIR bundle), the
-//! QR code, and the printable PDF. Only year of birth, gender and name describe the person: no
-//! national ID, no mobile, no address (the centre's district and state are the place given).
+//! QR code, and the printable PDF. Name, gender, age (year of birth in the health card) and the
+//! reference id (a partner's copy: its own id for the person) describe the person: no national
+//! ID, no mobile, no address (the centre's district and state are the place given).
 
 use crate::pdf::{Font, PAGE_HEIGHT, Page};
 use serde_json::{Value, json};
@@ -137,6 +138,7 @@ impl CertificateFacts {
             "iss": self.issuer.trim_end_matches('/'),
             "nbf": issued_at_secs,
             "vc": {
+                "rid": shc_rid(&self.certificate_id),
                 "type": ["https://smarthealth.cards#health-card", "https://smarthealth.cards#immunization"],
                 "credentialSubject": {
                     "fhirVersion": "4.0.1",
@@ -175,6 +177,16 @@ impl CertificateFacts {
             }
         })
     }
+}
+
+/// A certificate's SMART Health Card revocation id: 64 bits of a hash of its id, base64url
+/// (the id itself is not in the card, and the list of rids names no certificate by it).
+#[must_use]
+pub fn shc_rid(certificate_id: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("teeka-shc-rid:{certificate_id}").as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..8])
 }
 
 /// The CDC CVX code of a vaccine (SMART Health Cards name vaccines by it); 213 is "SARS-COV-2

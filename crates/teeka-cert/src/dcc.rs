@@ -83,12 +83,20 @@ pub fn base45_decode(text: &str) -> Result<Vec<u8>, DccError> {
     base45::decode(text).map_err(|e| DccError::Base45(format!("{e:?}")))
 }
 
-/// Inflates a zlib stream (RFC 1950) in full.
+/// The most a certificate may inflate to: a QR code holds under 3 KB, and no certificate
+/// needs more than this; a deflate bomb stops here.
+pub const MAX_INFLATED: u64 = 64 * 1024;
+
+/// Inflates a zlib stream (RFC 1950) in full, refusing more than [`MAX_INFLATED`] bytes.
 pub fn inflate(compressed: &[u8]) -> Result<Vec<u8>, DccError> {
     let mut out = Vec::new();
     flate2::read::ZlibDecoder::new(compressed)
+        .take(MAX_INFLATED + 1)
         .read_to_end(&mut out)
         .map_err(|e| DccError::Inflate(e.to_string()))?;
+    if out.len() as u64 > MAX_INFLATED {
+        return Err(DccError::Inflate("inflates to more than 64 KiB".into()));
+    }
     Ok(out)
 }
 

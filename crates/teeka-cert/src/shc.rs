@@ -166,12 +166,18 @@ pub fn check_header(header: &Json) -> Result<(), ShcError> {
     Ok(())
 }
 
-/// Inflates a raw DEFLATE stream (RFC 1951, no zlib header).
+/// Inflates a raw DEFLATE stream (RFC 1951, no zlib header), refusing more than 64 KiB: a
+/// card's payload is a few kilobytes, and a deflate bomb stops here.
 pub fn inflate_raw(compressed: &[u8]) -> Result<Vec<u8>, ShcError> {
+    let limit = crate::dcc::MAX_INFLATED;
     let mut out = Vec::new();
     flate2::read::DeflateDecoder::new(compressed)
+        .take(limit + 1)
         .read_to_end(&mut out)
         .map_err(|e| ShcError::Inflate(e.to_string()))?;
+    if out.len() as u64 > limit {
+        return Err(ShcError::Inflate("inflates to more than 64 KiB".into()));
+    }
     Ok(out)
 }
 

@@ -71,13 +71,17 @@ pub fn verify_any(
         return dcc::verify(text, trust, at);
     }
     if text.starts_with(shc::QR_PREFIX) || text.starts_with("eyJ") {
-        return shc::verify(text, trust, revocations.shc_crls.first(), at);
+        return shc::verify(text, trust, crl_for(text, revocations), at);
     }
     if text.starts_with('{') {
         let value: Value =
             serde_json::from_str(text).map_err(|e| unusable("json", &e.to_string()))?;
         if value.get("verifiableCredential").is_some() {
-            return shc::verify(text, trust, revocations.shc_crls.first(), at);
+            let first = shc::parse_file(text)
+                .ok()
+                .and_then(|cards| cards.into_iter().next())
+                .unwrap_or_default();
+            return shc::verify(text, trust, crl_for(&first, revocations), at);
         }
         return verify_credential(&value, trust, revocations, at);
     }
@@ -91,6 +95,15 @@ pub fn verify_any(
         "any",
         "not a W3C credential, an EU DCC (HC1:), a SMART Health Card (shc:/) or a CoWIN zip",
     ))
+}
+
+/// The SMART Health Card CRL for the key that signed `card` (a QR text or a JWS), if one was
+/// given.
+fn crl_for<'a>(card: &str, revocations: &'a Revocations) -> Option<&'a shc::Crl> {
+    let kid = shc::decode(card)
+        .ok()
+        .and_then(|(jws, _)| jws.kid().map(str::to_owned))?;
+    revocations.shc_crls.iter().find(|c| c.kid == kid)
 }
 
 fn unusable(format: &'static str, reason: &str) -> Unusable {
@@ -134,12 +147,22 @@ fn unzip_credential(zip: &[u8]) -> Result<Value, Unusable> {
 }
 
 /// The keys of `trust` a JSON-LD proof may be checked with: those whose kid is the proof's
-/// verification method (or its fragment) first, then every other Ed25519 and RSA key.
-fn ld_candidates(trust: &TrustList, method: &str) -> Vec<ld::VerificationKey> {
+/// verification method (or its fragment) first, then every other Ed25519 and RSA key; a key
+/// bound to an issuer only for that issuer's credentials.
+fn ld_candidates(
+    trust: &TrustList,
+    method: &str,
+    issuer: Option<&str>,
+) -> Vec<ld::VerificationKey> {
     let fragment = method.rsplit('#').next().unwrap_or(method);
     let mut named = Vec::new();
     let mut others = Vec::new();
     for entry in trust.entries() {
+        if let Some(bound) = &entry.issuer
+            && Some(bound.trim_end_matches('/')) != issuer
+        {
+            continue;
+        }
         let key = match &entry.key {
             PublicKey::Ed25519(k) => ld::VerificationKey::Ed25519(*k),
             PublicKey::Rsa(k) => ld::VerificationKey::Rsa(k.clone()),
@@ -186,8 +209,19 @@ pub fn verify_credential(
         .get("verificationMethod")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let mut reason = Some("no trusted key verifies the signature".to_owned());
-    for key in ld_candidates(trust, method) {
+    // A key bound to an issuer signs only that issuer's credentials.
+    let bound_issuer = issuer
+        .as_deref()
+        .map(|i| i.trim_end_matches('/').to_owned());
+    let mut reason = shape_problem(credential)
+        .map(str::to_owned)
+        .or_else(|| Some("no trusted key verifies the signature".to_owned()));
+    let candidates = if reason.as_deref() == Some("no trusted key verifies the signature") {
+        ld_candidates(trust, method, bound_issuer.as_deref())
+    } else {
+        Vec::new()
+    };
+    for key in candidates {
         match ld::verify_proof(credential, &key) {
             Ok(true) => {
                 reason = None;
@@ -207,22 +241,97 @@ pub fn verify_credential(
             reason = Some("expired".into());
         }
     }
-    if reason.is_none() {
-        let revoked = credential
-            .get("evidence")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.get("certificateId").and_then(Value::as_str))
-            .any(|id| {
-                let hash = sha2_hex(id);
-                revocations.credential_hashes.contains(&hash)
-            });
-        if revoked {
-            reason = Some("revoked: the certificate id is on the revocation list".into());
-        }
+    if reason.is_none() && swapped_doses(credential) {
+        reason = Some(
+            "dose is above totalDoses: the two share one signed predicate, so they were swapped"
+                .into(),
+        );
+    }
+    if reason.is_none() && is_revoked(credential, revocations) {
+        reason = Some("revoked: the certificate id is on the revocation list".into());
     }
     Ok(Verdict::new(W3C_VC, issuer, subject, reason))
+}
+
+/// The evidence entries, whether written as an array or as one object.
+fn evidence(credential: &Value) -> Vec<&serde_json::Map<String, Value>> {
+    match credential.get("evidence") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        Some(Value::Object(one)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+/// Why the credential's JSON cannot be trusted to say what its signature covers, if it cannot.
+/// The checks below read plain JSON, so every key they read must be a plain term (not a
+/// compact IRI or keyword form) and every value a plain string or number: JSON-LD would sign
+/// `{"@value": "…"}` or `cred:expirationDate` the same, and the checks would miss them.
+fn shape_problem(credential: &Value) -> Option<&'static str> {
+    fn odd_keys(map: &serde_json::Map<String, Value>) -> bool {
+        map.iter().any(|(k, v)| {
+            (k.contains(':') || (k.starts_with('@') && k != "@context"))
+                || v.as_object().is_some_and(|o| o.contains_key("@value"))
+        })
+    }
+    let top = credential.as_object()?;
+    let subject = credential
+        .get("credentialSubject")
+        .and_then(Value::as_object);
+    if odd_keys(top)
+        || subject.is_some_and(odd_keys)
+        || evidence(credential).into_iter().any(odd_keys)
+    {
+        return Some(
+            "keys must be the context's plain terms and values plain (no @value, no compact IRIs)",
+        );
+    }
+    None
+}
+
+/// `dose` and `totalDoses` map to one predicate (`schema:doseValue`), so a signature cannot tell
+/// them apart; a dose above the total is the sign of a swap (Teeka counts precaution doses in
+/// the total).
+fn swapped_doses(credential: &Value) -> bool {
+    let number = |v: Option<&Value>| match v {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    evidence(credential).into_iter().any(|e| {
+        matches!(
+            (number(e.get("dose")), number(e.get("totalDoses"))),
+            (Some(dose), Some(total)) if dose > total
+        )
+    })
+}
+
+/// Whether any id the credential's signature covers is on the list. `certificateId`, `batch`,
+/// `vaccine` and `manufacturer` all map to `schema:id`, so their values can be swapped without
+/// breaking the signature: every one of them is checked, and the evidence's and subject's `id`
+/// (Teeka's end in the certificate id).
+fn is_revoked(credential: &Value, revocations: &Revocations) -> bool {
+    if revocations.credential_hashes.is_empty() {
+        return false;
+    }
+    let mut candidates: Vec<&str> = Vec::new();
+    for e in evidence(credential) {
+        for key in ["certificateId", "batch", "vaccine", "manufacturer", "id"] {
+            if let Some(v) = e.get(key).and_then(Value::as_str) {
+                candidates.push(v);
+                candidates.push(v.rsplit('/').next().unwrap_or(v));
+            }
+        }
+    }
+    if let Some(id) = credential
+        .get("credentialSubject")
+        .and_then(|s| s.get("id"))
+        .and_then(Value::as_str)
+    {
+        candidates.push(id.rsplit('/').next().unwrap_or(id));
+    }
+    candidates
+        .into_iter()
+        .any(|id| revocations.credential_hashes.contains(&sha2_hex(id)))
 }
 
 fn sha2_hex(text: &str) -> String {

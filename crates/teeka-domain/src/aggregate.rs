@@ -17,8 +17,9 @@
 //! differencing: yesterday's running total from today's, or a state's total less its districts'.
 //! So every published count is also rounded to a multiple of a base ([`Released::rounded`],
 //! default 5), the same way every time: any sum or difference of published figures is then a
-//! multiple of the base too, so it never equals a small count, and each figure it is made of
-//! carries its own unknown error of up to half the base.
+//! multiple of the base too, and each figure it is made of carries its own unknown error of up
+//! to half the base, so a difference gives a range several counts wide, never the exact count
+//! (a difference of 0 says "between 0 and 4"; of 5, "between 1 and 9").
 
 use std::collections::BTreeMap;
 

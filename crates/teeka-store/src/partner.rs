@@ -368,7 +368,9 @@ macro_rules! partner_store_methods {
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
-                    if !off {
+                    // Only when this turned the partner back on (it was off or throttled): a
+                    // press of "on" for a partner already on must not hand it a fresh hour.
+                    if !off && changed > 0 {
                         sqlx::query("DELETE FROM partner_people WHERE partner_id = $1")
                             .bind(id)
                             .execute(&mut *tx)

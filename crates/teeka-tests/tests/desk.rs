@@ -1244,6 +1244,48 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
                     .is_some_and(|r| r.contains("revoked")),
             "{verdict:?}"
         );
+        // Reshaping the signed JSON does not slip past the checks: values swapped between terms
+        // that share a signed predicate, evidence as an object, a keyword form, a dose swap.
+        let mut swapped = credential.clone();
+        let batch = swapped["evidence"][0]["batch"].clone();
+        swapped["evidence"][0]["batch"] = swapped["evidence"][0]["certificateId"].clone();
+        swapped["evidence"][0]["certificateId"] = batch;
+        let mut as_object = credential.clone();
+        as_object["evidence"] = as_object["evidence"][0].clone();
+        let mut keyword = credential.clone();
+        keyword["evidence"][0]["certificateId"] = json!({ "@value": "0" });
+        let mut doses = credential.clone();
+        doses["evidence"][0]["dose"] = json!(2);
+        doses["evidence"][0]["totalDoses"] = json!(1);
+        for (what, reshaped) in [
+            ("swapped ids", swapped),
+            ("evidence object", as_object),
+            ("@value", keyword),
+            ("dose swap", doses),
+        ] {
+            let verdict = verify_any(
+                reshaped.to_string().as_bytes(),
+                &trust,
+                &revocations(&revoked),
+                now,
+            )
+            .expect("usable");
+            assert!(!verdict.valid, "{backend:?}: {what}: {verdict:?}");
+        }
+        // The SMART Health Card of the revoked certificate is on its key's CRL.
+        let (jws, _) = teeka_cert::shc::decode(shc).expect("card");
+        let kid = jws.kid().expect("kid").to_owned();
+        let (status, crl) = call(
+            w.addr,
+            Method::GET,
+            &format!("/.well-known/crl/{kid}.json"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{crl}");
+        let verdict = verify_any(shc.as_bytes(), &trust, &revocations(&crl), now).expect("usable");
+        assert!(!verdict.valid, "{backend:?}: revoked card: {verdict:?}");
         let pdf = teeka_loadgen::request(
             w.addr,
             Method::GET,

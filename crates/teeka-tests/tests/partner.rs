@@ -542,6 +542,7 @@ async fn no_route_answers_an_identifier_with_a_person() {
                 .replace("{centre_id}", "1")
                 .replace("{session_id}", &uuid::Uuid::nil().to_string())
                 .replace("{partner}", "nobody")
+                .replace("{file}", "nokey.json")
                 .replace("{consent_id}", &uuid::Uuid::nil().to_string());
             assert!(
                 !concrete.contains('{'),
@@ -1117,6 +1118,11 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
         .expect("download");
         assert_eq!(pdf.status.as_u16(), 200, "{backend:?}");
         assert!(pdf.body.starts_with(b"%PDF-"));
+        let printed = String::from_utf8_lossy(&pdf.body);
+        assert!(
+            printed.contains(&pairwise) && !printed.contains(&reference),
+            "{backend:?}: the partner's copy names the person by the partner's id"
+        );
         // The person's real reference id names nobody to the partner.
         let (status, _) = as_partner(
             app.addr,

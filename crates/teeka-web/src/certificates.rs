@@ -27,10 +27,21 @@ async fn certificates_of_caller(
     headers: &HeaderMap,
 ) -> Result<Vec<IssuedCertificate>, CowinError> {
     let grant = caller.for_scope(Scope::Certificate)?;
+    if let Caller::Partner(p) = caller {
+        // The certificate shows the person's name, gender and age: a consent must cover them.
+        use teeka_domain::partner::SharedField;
+        if !p.fields().contains(&SharedField::Name) {
+            return Err(CowinError::new(
+                StatusCode::FORBIDDEN,
+                teeka_app::access::SCOPE_NOT_ALLOWED,
+                "A certificate shows the person's name: the consent does not include it",
+            ));
+        }
+    }
     let params = Params::parse(query)?;
     let named = params.required_text("beneficiary_reference_id")?.to_owned();
     let reference = caller
-        .references(app, vec![named])
+        .references(app, vec![named.clone()])
         .await?
         .pop()
         .unwrap_or_default();
@@ -40,6 +51,11 @@ async fn certificates_of_caller(
         &app.issuer,
         &grant,
         &reference,
+        // A partner's copy names the person by the partner's own id for them.
+        match caller {
+            Caller::Citizen(_) => &reference,
+            Caller::Partner(_) => named.trim(),
+        },
         &request_id(headers),
     )
     .await?)
@@ -115,7 +131,7 @@ pub async fn qr_payloads(
 /// `GET /api/v2/registration/certificate/status` (CoWIN's KYC-VS) → each member's status,
 /// 0 not, 1 partially, 2 fully vaccinated, and the same list signed (`signed`: a compact JWS,
 /// EdDSA, verifiable with `/.well-known/jwks.json`). A partner needs a `status_check` consent,
-/// and sees its own ids only.
+/// and sees its own ids only (as in the certificates it downloads).
 pub async fn status(
     State(app): State<AppState>,
     caller: Caller,
@@ -170,6 +186,22 @@ pub async fn revoked(State(app): State<AppState>) -> Result<Response, ApiError> 
     Ok(public_cacheable(axum::Json(list).into_response()))
 }
 
+/// `GET /.well-known/crl/{kid}.json` → the SMART Health Card revocation list for a key.
+pub async fn shc_crl(
+    State(app): State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let kid = file.strip_suffix(".json").unwrap_or(&file);
+    match teeka_app::certificates::shc_crl(&app.store, &app.issuer, kid).await? {
+        Some(crl) => Ok(public_cacheable(axum::Json(crl).into_response())),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            crate::error::NO_SUCH_ROUTE,
+            "no such key",
+        )),
+    }
+}
+
 /// `POST /api/v1/verify` with a QR code's text as the body → the verifier's verdict, against
 /// this issuer's keys and revocation list: 200 with `valid` true or false, 422 when the input is
 /// no certificate at all.
@@ -184,7 +216,21 @@ pub async fn verify(State(app): State<AppState>, body: Bytes) -> Result<Response
             .map(str::to_owned)
             .collect();
     }
-    match verify_any(&body, &trust, &revocations, time::OffsetDateTime::now_utc()) {
+    // Canonicalisation is CPU work: off the async workers, so a burst of verifications does not
+    // stall every other request.
+    let checked = tokio::task::spawn_blocking(move || {
+        verify_any(&body, &trust, &revocations, time::OffsetDateTime::now_utc())
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "verifier task failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            crate::error::INTERNAL,
+            "internal error",
+        )
+    })?;
+    match checked {
         Ok(verdict) => Ok(axum::Json(verdict_json(&verdict)).into_response()),
         Err(unusable) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -275,19 +275,13 @@ pub fn build_router_and_table(state: AppState) -> (Router, RouteTable) {
             delete(partner::revoke_one),
         )
         .at(t, "/api/v1/research/aggregates", get(partner::research))
-        // The issuer's public keys and revocation list, for verifiers, and the verifier itself.
+        // The issuer's public keys, for verifiers.
         .at(t, "/.well-known/jwks.json", get(certificates::jwks))
         .at(
             t,
             "/api/v1/certificates/keys.pem",
             get(certificates::keys_pem),
         )
-        .at(
-            t,
-            "/api/v1/certificates/revoked",
-            get(certificates::revoked),
-        )
-        .at(t, "/api/v1/verify", post(certificates::verify))
         .route_layer(axum::middleware::from_fn(label_route));
     // Every route here is guarded by `staff::guard`, which looks it up in `staff::STAFF_ROUTES`
     // (the roles allowed on each) and refuses anything the table does not list.
@@ -379,10 +373,22 @@ pub fn build_router_and_table(state: AppState) -> (Router, RouteTable) {
             staff::guard,
         ))
         .route_layer(axum::middleware::from_fn(label_route));
-    // Public statistics run a count over every dose: the public per-IP limit applies, as on
-    // the CoWIN routes.
+    // Public statistics run a count over every dose, the revocation list reads every revoked
+    // certificate, and the verifier canonicalises what anyone sends: the public per-IP limit
+    // applies, as on the CoWIN routes, and a certificate to verify is a QR code's worth of text.
     let report_routes = Router::new()
         .at(t, "/api/v1/reports/public", get(partner::public_reports))
+        .at(
+            t,
+            "/api/v1/certificates/revoked",
+            get(certificates::revoked),
+        )
+        .at(t, "/.well-known/crl/{file}", get(certificates::shc_crl))
+        .at(
+            t,
+            "/api/v1/verify",
+            post(certificates::verify).layer(axum::extract::DefaultBodyLimit::max(16 * 1024)),
+        )
         .route_layer(axum::middleware::from_fn(label_route))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -34,7 +34,16 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
     let settings = database.resolve(None)?;
     if issuer {
         let now = teeka_app::clock::now_ms();
-        let mut ring = teeka_crypto::keyfiles::load_or_create_issuer(&settings.keys_dir, now)?;
+        // In production a missing ring is an error, not a fresh one: a wrong keys_dir must not
+        // quietly start a ring that no published certificate verifies against.
+        let mut ring = match settings.mode {
+            crate::settings::Mode::Production => {
+                teeka_crypto::keyfiles::load_issuer(&settings.keys_dir)?
+            }
+            crate::settings::Mode::Development => {
+                teeka_crypto::keyfiles::load_or_create_issuer(&settings.keys_dir, now)?
+            }
+        };
         let old = ring.current().kid.clone();
         let new = ring.rotate(now)?;
         teeka_crypto::keyfiles::save_issuer(&settings.keys_dir, &ring)?;

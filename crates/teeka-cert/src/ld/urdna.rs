@@ -254,6 +254,17 @@ impl Permutations {
 
 /// Canonicalizes a dataset with URDNA2015 and returns the sorted canonical N-Quads.
 pub(crate) fn canonicalize_quads(quads: &[Quad]) -> Result<String, LdError> {
+    // A vaccination credential has a few hundred quads and a handful of blank nodes. The
+    // N-degree hashing recurses through blank nodes that share first-degree hashes, so a
+    // hostile document of many look-alike blank nodes could exhaust the stack or the CPU:
+    // refuse anything far beyond a real credential first.
+    const MAX_QUADS: usize = 5_000;
+    const MAX_BLANK_NODES: usize = 200;
+    if quads.len() > MAX_QUADS {
+        return Err(LdError::Canonicalization(format!(
+            "more than {MAX_QUADS} statements"
+        )));
+    }
     let mut blank_to_quads: HashMap<String, Vec<&Quad>> = HashMap::new();
     for q in quads {
         for (term, _) in components(q) {
@@ -264,6 +275,11 @@ pub(crate) fn canonicalize_quads(quads: &[Quad]) -> Result<String, LdError> {
                 blank_to_quads.entry(id.to_string()).or_default().push(q);
             }
         }
+    }
+    if blank_to_quads.len() > MAX_BLANK_NODES {
+        return Err(LdError::Canonicalization(format!(
+            "more than {MAX_BLANK_NODES} blank nodes"
+        )));
     }
     let mut state = State {
         blank_to_quads,
