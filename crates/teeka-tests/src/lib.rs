@@ -452,3 +452,20 @@ pub async fn session_at(
         .expect("session");
     id
 }
+
+/// Identity settings with OTP limits out of a test's way (no resend cooldown, a thousand sends),
+/// keeping three wrong attempts per transaction.
+pub fn generous_identity() -> teeka_app::citizen::IdentityConfig {
+    teeka_app::citizen::IdentityConfig {
+        limits: teeka_store::identity::OtpLimits {
+            sends_per_hour: 1000,
+            sends_per_day: 1000,
+            resend_cooldown_ms: 0,
+            ip_sends_per_hour: 1000,
+            failures_per_day: 1000,
+            wrong_attempts_per_txn: 3,
+            ip_failures_per_hour: 1000,
+        },
+        ..teeka_app::citizen::IdentityConfig::default()
+    }
+}

@@ -147,6 +147,12 @@ async fn get(w: &World, path: &str, token: &str) -> (u16, Value) {
 
 /// A citizen books `session`; (reference id, 4-digit code).
 async fn booked(w: &World, n: u64, session: uuid::Uuid) -> (String, String) {
+    let (_, reference, code) = booked_with_token(w, n, session).await;
+    (reference, code)
+}
+
+/// A citizen books `session`; (their token, reference id, 4-digit code).
+async fn booked_with_token(w: &World, n: u64, session: uuid::Uuid) -> (String, String, String) {
     let (token, reference) = citizen(w.addr, &w.store, &w.vault, &w.outbox, n, 1980).await;
     let (status, answer) = call(
         w.addr,
@@ -169,7 +175,7 @@ async fn booked(w: &World, n: u64, session: uuid::Uuid) -> (String, String) {
         .as_str()
         .expect("code")
         .to_owned();
-    (reference, code)
+    (token, reference, code)
 }
 
 fn wrong(code: &str) -> String {
@@ -1085,7 +1091,7 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
         let (vaccinator, _) = staff_member(&w, "asha.v", StaffRole::Vaccinator, Some(1)).await;
         let (centre_admin, _) =
             staff_member(&w, "phc1.admin", StaffRole::CentreAdmin, Some(1)).await;
-        let (token, person) = citizen(w.addr, &w.store, &w.vault, &w.outbox, 7, 1990).await;
+        let (token, person, code) = booked_with_token(&w, 7, here).await;
         let download = format!(
             "/api/v2/registration/certificate/public/download?beneficiary_reference_id={person}"
         );
@@ -1095,27 +1101,6 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
             (status, answer["errorCode"].as_str()),
             (404, Some("TKACRT0001"))
         );
-        let (status, _) = call(
-            w.addr,
-            Method::POST,
-            "/api/v2/appointment/schedule",
-            Some(&token),
-            Some(json!({ "dose": 1, "session_id": here.to_string(), "slot": "09:00AM-11:00AM", "beneficiaries": [person] })),
-        )
-        .await;
-        assert_eq!(status, 200);
-        let (_, list) = call(
-            w.addr,
-            Method::GET,
-            "/api/v2/appointment/beneficiaries",
-            Some(&token),
-            None,
-        )
-        .await;
-        let code = list["beneficiaries"][0]["appointments"][0]["secret_code"]
-            .as_str()
-            .expect("code")
-            .to_owned();
         let (status, _) = post(
             &w,
             "/api/v1/desk/checkin",

@@ -21,21 +21,6 @@ fn no_limits() -> WebConfig {
     }
 }
 
-fn generous() -> IdentityConfig {
-    IdentityConfig {
-        limits: OtpLimits {
-            sends_per_hour: 1000,
-            sends_per_day: 1000,
-            resend_cooldown_ms: 0,
-            ip_sends_per_hour: 1000,
-            failures_per_day: 1000,
-            wrong_attempts_per_txn: 3,
-            ip_failures_per_hour: 1000,
-        },
-        ..IdentityConfig::default()
-    }
-}
-
 /// A valid Aadhaar number from an 11-digit stem.
 fn aadhaar(stem: &str) -> String {
     let check = teeka_domain::verhoeff::check_digit(stem).expect("digits");
@@ -190,7 +175,7 @@ fn code(r: &teeka_loadgen::HttpResponse) -> String {
 
 #[tokio::test]
 async fn the_booking_clients_flow_register_four_refuse_the_fifth_list_masked() {
-    for_each_backend(generous(), |backend, h| async move {
+    for_each_backend(teeka_tests::generous_identity(), |backend, h| async move {
         // The portal variant, as the popular booking clients call it (secret accepted and ignored).
         let r = h
             .post(
@@ -325,7 +310,7 @@ async fn the_booking_clients_flow_register_four_refuse_the_fifth_list_masked() {
 async fn otps_are_single_use_three_strikes_and_expire() {
     let identity = IdentityConfig {
         otp_ttl: Duration::from_millis(700),
-        ..generous()
+        ..teeka_tests::generous_identity()
     };
     for_each_backend(identity, |backend, h| async move {
         let confirm = |txn: String, otp_hex: String| {
@@ -457,14 +442,14 @@ async fn send_limits_hold_per_mobile_per_ip_and_across_two_processes() {
         // Five an hour, counted across two server processes sharing the database.
         let limits = OtpLimits {
             resend_cooldown_ms: 0,
-            ..generous().limits
+            ..teeka_tests::generous_identity().limits
         };
         let hourly = IdentityConfig {
             limits: OtpLimits {
                 sends_per_hour: 5,
                 ..limits
             },
-            ..generous()
+            ..teeka_tests::generous_identity()
         };
         let a = Harness::new(store.clone(), hourly.clone()).await;
         let b = Harness::with_vault(
@@ -527,7 +512,7 @@ async fn send_limits_hold_per_mobile_per_ip_and_across_two_processes() {
                 sends_per_day: 10,
                 ..limits
             },
-            ..generous()
+            ..teeka_tests::generous_identity()
         };
         let d = Harness::new(store.clone(), daily).await;
         for _ in 0..10 {
@@ -545,7 +530,7 @@ async fn send_limits_hold_per_mobile_per_ip_and_across_two_processes() {
                 ip_sends_per_hour: 3,
                 ..limits
             },
-            ..generous()
+            ..teeka_tests::generous_identity()
         };
         let p = Harness::new(store.clone(), per_ip).await;
         for m in ["9200000001", "9200000002", "9200000003"] {
@@ -565,7 +550,7 @@ async fn send_limits_hold_per_mobile_per_ip_and_across_two_processes() {
                 failures_per_day: 10,
                 ..limits
             },
-            ..generous()
+            ..teeka_tests::generous_identity()
         };
         let f = Harness::new(store.clone(), fails).await;
         let txn = body(&f.send("9300000001").await)["txnId"]
@@ -602,7 +587,7 @@ async fn send_limits_hold_per_mobile_per_ip_and_across_two_processes() {
 
 #[tokio::test]
 async fn generate_otp_answers_alike_whether_or_not_a_number_is_registered() {
-    for_each_backend(generous(), |backend, h| async move {
+    for_each_backend(teeka_tests::generous_identity(), |backend, h| async move {
         let token = h.login("9400000001").await;
         assert_eq!(
             h.register(&token, "Registered Person", &aadhaar("78901234567"))
@@ -654,7 +639,7 @@ async fn generate_otp_answers_alike_whether_or_not_a_number_is_registered() {
 async fn sessions_expire_log_out_and_refuse_strangers() {
     let identity = IdentityConfig {
         session_ttl: Duration::from_millis(900),
-        ..generous()
+        ..teeka_tests::generous_identity()
     };
     for_each_backend(identity, |backend, h| async move {
         let token = h.login("9500000001").await;
@@ -701,7 +686,7 @@ async fn sessions_expire_log_out_and_refuse_strangers() {
 
 #[tokio::test]
 async fn other_peoples_beneficiaries_look_exactly_like_missing_ones() {
-    for_each_backend(generous(), |backend, h| async move {
+    for_each_backend(teeka_tests::generous_identity(), |backend, h| async move {
         let alice = h.login("9600000001").await;
         let mallory = h.login("9600000002").await;
         let id = aadhaar("89012345678");
@@ -779,8 +764,13 @@ async fn keys_rotate_while_serving_and_nothing_is_stored_in_the_clear() {
         let key_dir = tempfile::tempdir().expect("dir");
         let server_vault =
             Arc::new(Vault::load_or_create(key_dir.path().join("keys")).expect("keys"));
-        let app =
-            spawn_app_with(store.clone(), no_limits(), server_vault.clone(), generous()).await;
+        let app = spawn_app_with(
+            store.clone(),
+            no_limits(),
+            server_vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
         let h = Harness {
             app,
             store: store.clone(),
@@ -894,7 +884,7 @@ async fn a_gateway_outage_delays_sms_but_loses_none() {
     for backend in backends() {
         let db = TestDb::new(backend).await;
         let store = prepared_store(&db).await;
-        let h = Harness::new(store.clone(), generous()).await;
+        let h = Harness::new(store.clone(), teeka_tests::generous_identity()).await;
         assert_eq!(h.send("9800000001").await.status, 200);
 
         // The gateway's port is reserved but nothing listens yet: delivery fails and is retried.
@@ -996,7 +986,7 @@ async fn a_gateway_outage_delays_sms_but_loses_none() {
 
 #[tokio::test]
 async fn concurrent_confirms_cannot_share_an_otp_or_exceed_three_strikes() {
-    for_each_backend(generous(), |backend, h| async move {
+    for_each_backend(teeka_tests::generous_identity(), |backend, h| async move {
         let addr = h.app.addr;
         let fire = |payload: Value, n: usize| async move {
             let tasks: Vec<_> = (0..n)
@@ -1101,9 +1091,9 @@ async fn guessing_across_numbers_is_limited_per_network_and_errors_echo_nothing(
     let identity = IdentityConfig {
         limits: OtpLimits {
             ip_failures_per_hour: 5,
-            ..generous().limits
+            ..teeka_tests::generous_identity().limits
         },
-        ..generous()
+        ..teeka_tests::generous_identity()
     };
     for_each_backend(identity, |backend, h| async move {
         for n in 0..5 {
@@ -1140,7 +1130,12 @@ async fn guessing_across_numbers_is_limited_per_network_and_errors_echo_nothing(
 
         // A number where a string belongs: the error says where, never what.
         let token = {
-            let h2 = Harness::with_vault(h.store.clone(), generous(), h.vault.clone()).await;
+            let h2 = Harness::with_vault(
+                h.store.clone(),
+                teeka_tests::generous_identity(),
+                h.vault.clone(),
+            )
+            .await;
             h2.login("9800000100").await
         };
         let r = h
@@ -1166,7 +1161,7 @@ async fn a_sealed_value_moved_to_another_persons_row_does_not_open() {
     for backend in backends() {
         let db = TestDb::new(backend).await;
         let store = prepared_store(&db).await;
-        let h = Harness::new(store.clone(), generous()).await;
+        let h = Harness::new(store.clone(), teeka_tests::generous_identity()).await;
         let asha = h.login("9990000001").await;
         let ravi = h.login("9990000002").await;
         assert_eq!(

@@ -7,12 +7,10 @@
 
 use http::Method;
 use serde_json::{Value, json};
-use teeka_app::citizen::IdentityConfig;
 use teeka_app::outbox::{Notifier, deliver_due};
 use teeka_app::partner::{AdminActor, NewPartner, PartnerAdmin};
 use teeka_app::vault::Vault;
 use teeka_store::Store;
-use teeka_store::identity::OtpLimits;
 use teeka_tests::{
     Backend, TestDb, backends, call, call_with, citizen, prepared_store, raw_execute,
     spawn_app_with, test_vault,
@@ -24,21 +22,6 @@ fn no_limits() -> WebConfig {
         public_rate_limit: None,
         booking_limits: teeka_web::config::BookingLimits::OFF,
         ..WebConfig::default()
-    }
-}
-
-fn generous() -> IdentityConfig {
-    IdentityConfig {
-        limits: OtpLimits {
-            sends_per_hour: 1000,
-            sends_per_day: 1000,
-            resend_cooldown_ms: 0,
-            ip_sends_per_hour: 1000,
-            failures_per_day: 1000,
-            wrong_attempts_per_txn: 3,
-            ip_failures_per_hour: 1000,
-        },
-        ..IdentityConfig::default()
     }
 }
 
@@ -136,12 +119,23 @@ async fn a_partner_reaches_a_person_only_through_their_consent() {
         let db = TestDb::new(backend).await;
         let store = prepared_store(&db).await;
         let vault = test_vault();
-        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        let app = spawn_app_with(
+            store.clone(),
+            no_limits(),
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
         // A second server with its own pool on the same database: switches and revocations must
         // hold there too, with nothing cached.
         let other_store = prepared_store(&db).await;
-        let other =
-            spawn_app_with(other_store.clone(), no_limits(), vault.clone(), generous()).await;
+        let other = spawn_app_with(
+            other_store.clone(),
+            no_limits(),
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
         let dir = tempfile::tempdir().expect("dir");
         let outbox = dir.path().join("sms.jsonl");
         let (citizen_token, reference) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
@@ -479,7 +473,13 @@ async fn no_route_answers_an_identifier_with_a_person() {
         let db = TestDb::new(backend).await;
         let store = prepared_store(&db).await;
         let vault = test_vault();
-        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        let app = spawn_app_with(
+            store.clone(),
+            no_limits(),
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
         let dir = tempfile::tempdir().expect("dir");
         let outbox = dir.path().join("sms.jsonl");
         let (owner, reference) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
@@ -514,7 +514,12 @@ async fn no_route_answers_an_identifier_with_a_person() {
         let body = json!({ "mobile": mobile, "aadhaar": aadhaar, "beneficiary_reference_id": reference,
                            "beneficiaries": [reference], "photo_id_number": aadhaar });
 
-        let state = teeka_web::AppState::new(store.clone(), no_limits(), vault.clone(), generous());
+        let state = teeka_web::AppState::new(
+            store.clone(),
+            no_limits(),
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        );
         let (_, table) = teeka_web::router::build_router_and_table(state);
         let gone: Vec<String> = teeka_web::router::IDENTIFIER_LOOKUPS
             .iter()
@@ -658,7 +663,13 @@ async fn aggregates_withhold_small_cells_and_their_complements() {
         let db = TestDb::new(backend).await;
         let store = prepared_store(&db).await;
         let vault = test_vault();
-        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        let app = spawn_app_with(
+            store.clone(),
+            no_limits(),
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
         let dir = tempfile::tempdir().expect("dir");
         let outbox = dir.path().join("sms.jsonl");
         citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
@@ -883,7 +894,13 @@ async fn anomalies_throttle_a_partner_raise_an_alert_and_lift_only_when_enabled(
         let db = TestDb::new(backend).await;
         let store = prepared_store(&db).await;
         let vault = test_vault();
-        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        let app = spawn_app_with(
+            store.clone(),
+            no_limits(),
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
         let dir = tempfile::tempdir().expect("dir");
         let outbox = dir.path().join("sms.jsonl");
         let admin = PartnerAdmin {
@@ -1022,7 +1039,13 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
         let db = TestDb::new(backend).await;
         let store = prepared_store(&db).await;
         let vault = test_vault();
-        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), generous()).await;
+        let app = spawn_app_with(
+            store.clone(),
+            no_limits(),
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
         let dir = tempfile::tempdir().expect("dir");
         let outbox = dir.path().join("sms.jsonl");
         let (_, reference) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
