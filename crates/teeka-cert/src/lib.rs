@@ -8,6 +8,7 @@ pub mod certificate;
 pub mod dcc;
 pub mod ld;
 pub mod pdf;
+pub mod qr_image;
 pub mod shc;
 pub mod slip;
 pub mod trust;

@@ -1,7 +1,8 @@
 //! The universal verifier: detects what a QR code's text (or a file) holds, a W3C vaccination
 //! credential (Teeka's or CoWIN/DIVOC's, as JSON or zipped as CoWIN prints it), an EU DCC
 //! (`HC1:`) or a SMART Health Card (`shc:/`, a JWS, or a `.smart-health-card` file), and checks
-//! it offline against a trust list, a time and revocation lists. Nothing is fetched.
+//! it offline against a trust list, a time and revocation lists. A picture (PNG or JPEG) of the
+//! QR code works as well as its text. Nothing is fetched.
 
 use crate::trust::{PublicKey, TrustList, Unusable, Verdict};
 use crate::{dcc, ld, shc};
@@ -60,6 +61,9 @@ pub fn verify_any(
     revocations: &Revocations,
     at: OffsetDateTime,
 ) -> Result<Verdict, Unusable> {
+    if crate::qr_image::is_picture(input) {
+        return verify_picture(input, trust, revocations, at);
+    }
     if input.starts_with(b"PK\x03\x04") {
         return verify_credential(&unzip_credential(input)?, trust, revocations, at);
     }
@@ -95,6 +99,51 @@ pub fn verify_any(
         "any",
         "not a W3C credential, an EU DCC (HC1:), a SMART Health Card (shc:/) or a CoWIN zip",
     ))
+}
+
+/// Verifies the QR code in a picture (PNG or JPEG): the first code that reads as a certificate
+/// is the one judged. A SMART Health Card whose digits are not in a numeric QR segment is
+/// refused, as its specification requires.
+fn verify_picture(
+    picture: &[u8],
+    trust: &TrustList,
+    revocations: &Revocations,
+    at: OffsetDateTime,
+) -> Result<Verdict, Unusable> {
+    let codes = crate::qr_image::decode_qr_codes(picture)
+        .map_err(|e| unusable("picture", &e.to_string()))?;
+    let mut first_problem = None;
+    for code in codes {
+        // A picture of a picture is no certificate.
+        if crate::qr_image::is_picture(&code.content) {
+            continue;
+        }
+        match verify_any(&code.content, trust, revocations, at) {
+            Ok(mut verdict) => {
+                if code.content.starts_with(shc::QR_PREFIX.as_bytes())
+                    && !code.digits_are_numeric_after(shc::QR_PREFIX.len())
+                {
+                    verdict.valid = false;
+                    verdict.reason = Some(
+                        "a SMART Health Card QR code must hold its digits in a numeric segment"
+                            .into(),
+                    );
+                } else if let Some(smallest) = code.smallest_version_for_shc(code.ecc_level)
+                    && smallest < code.version
+                {
+                    verdict.warnings.push(format!(
+                        "QR version {} is larger than the {smallest} the card needs",
+                        code.version
+                    ));
+                }
+                return Ok(verdict);
+            }
+            Err(e) => {
+                first_problem.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_problem.unwrap_or_else(|| unusable("picture", "the QR code holds no certificate")))
 }
 
 /// The SMART Health Card CRL for the key that signed `card` (a QR text or a JWS), if one was

@@ -104,7 +104,15 @@ fn run_vector(vector: &Value) -> Result<bool, &'static str> {
         }
         "keyset" => Ok(serde_json::from_str::<Value>(&read_text(main))
             .is_ok_and(|jwks| shc::check_issuer_key_set(&jwks, SPEC_ISSUER).is_ok())),
-        "qr" => Err("QR images need an image decoder"),
+        "qr" => {
+            // A picture of the QR code, verified as `teeka verify` does: decode, then check.
+            let picture = std::fs::read(path(main)).expect("read");
+            let revocations = teeka_cert::verify::Revocations::default();
+            Ok(
+                teeka_cert::verify::verify_any(&picture, &spec_trust(), &revocations, at)
+                    .is_ok_and(|v| v.valid),
+            )
+        }
         _ => Err("unknown input type"),
     }
 }
@@ -285,4 +293,33 @@ fn issued_card_round_trips_and_crl_revokes() {
             .expect("decodable")
             .valid
     );
+}
+
+#[test]
+fn qr_pictures_are_read_and_their_segments_checked() {
+    let at = validation_time();
+    let none = teeka_cert::verify::Revocations::default();
+    let check = |file: &str| {
+        let picture = std::fs::read(path(&format!("negative/{file}"))).expect("read");
+        teeka_cert::verify::verify_any(&picture, &spec_trust(), &none, at)
+    };
+    let inflated = check("test-example-00-g-qr-code-inflated-to-v22.png").expect("readable");
+    assert!(inflated.valid, "{inflated:?}");
+    assert!(
+        inflated
+            .warnings
+            .iter()
+            .any(|w| w.contains("QR version 22")),
+        "{inflated:?}"
+    );
+    let one_segment = check("test-example-00-g-qr-code-0-single_qr_segment.png").expect("readable");
+    assert!(!one_segment.valid);
+    assert!(
+        one_segment
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("numeric segment")),
+        "{one_segment:?}"
+    );
+    assert!(check("test-example-00-g-qr-code-0-corrupted.png").is_err());
 }

@@ -202,10 +202,23 @@ pub async fn shc_crl(
     }
 }
 
-/// `POST /api/v1/verify` with a QR code's text as the body → the verifier's verdict, against
+/// The most a certificate's text may weigh at the web verifier: a QR code holds under 3 KiB.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+/// The most a picture of a QR code may weigh at the web verifier.
+pub const MAX_PICTURE_BYTES: usize = 2 * 1024 * 1024;
+
+/// `POST /api/v1/verify` with a QR code's text (or a PNG or JPEG picture of it) as the body → the verifier's verdict, against
 /// this issuer's keys and revocation list: 200 with `valid` true or false, 422 when the input is
 /// no certificate at all.
 pub async fn verify(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let picture = teeka_cert::qr_image::is_picture(&body);
+    if !picture && body.len() > MAX_TEXT_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            UNUSABLE_CERTIFICATE,
+            "a QR code's text is at most 16 KiB; send a picture of the code (PNG or JPEG) or its text",
+        ));
+    }
     let trust = issuer_trust(&app.issuer);
     let mut revocations = Revocations::default();
     let list = revocation_list(&app.store, &app.issuer).await?;

@@ -375,7 +375,8 @@ pub fn build_router_and_table(state: AppState) -> (Router, RouteTable) {
         .route_layer(axum::middleware::from_fn(label_route));
     // Public statistics run a count over every dose, the revocation list reads every revoked
     // certificate, and the verifier canonicalises what anyone sends: the public per-IP limit
-    // applies, as on the CoWIN routes, and a certificate to verify is a QR code's worth of text.
+    // applies, as on the CoWIN routes, and a certificate to verify is a QR code's worth of text
+    // or a picture of one (the handler holds text to 16 KiB).
     let report_routes = Router::new()
         .at(t, "/api/v1/reports/public", get(partner::public_reports))
         .at(
@@ -387,7 +388,9 @@ pub fn build_router_and_table(state: AppState) -> (Router, RouteTable) {
         .at(
             t,
             "/api/v1/verify",
-            post(certificates::verify).layer(axum::extract::DefaultBodyLimit::max(16 * 1024)),
+            post(certificates::verify).layer(axum::extract::DefaultBodyLimit::max(
+                certificates::MAX_PICTURE_BYTES,
+            )),
         )
         .route_layer(axum::middleware::from_fn(label_route))
         .layer(axum::middleware::from_fn_with_state(

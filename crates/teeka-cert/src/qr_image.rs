@@ -1,0 +1,311 @@
+//! Reads QR codes out of pictures (PNG or JPEG), so the verifier takes a photo or a screenshot of
+//! a certificate as well as the QR code's text. Pictures are bounded before they are decoded
+//! (pixels and bytes), since anyone may send one to the web verifier.
+
+use std::io::{Cursor, Write};
+
+/// The largest picture side read, in pixels: a phone photo fits, a decompression bomb does not.
+pub const MAX_SIDE: usize = 4096;
+
+/// Why a picture gave no QR code.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QrImageError {
+    /// Neither PNG nor JPEG.
+    #[error("not a PNG or JPEG picture")]
+    NotAPicture,
+    /// The picture could not be decoded.
+    #[error("the picture cannot be decoded: {0}")]
+    Undecodable(String),
+    /// Wider or taller than [`MAX_SIDE`].
+    #[error("the picture is larger than {MAX_SIDE} pixels on a side")]
+    TooLarge,
+    /// No QR code could be read in it.
+    #[error("no readable QR code in the picture")]
+    NoQrCode,
+}
+
+/// One QR code read from a picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedQr {
+    /// Its content, byte for byte (a CoWIN code holds a zip archive, so not always text).
+    pub content: Vec<u8>,
+    /// The QR version (1 to 40).
+    pub version: usize,
+    /// The error correction level as the format bits give it (0 M, 1 L, 2 H, 3 Q).
+    pub ecc_level: u16,
+    /// How the content was encoded: one entry per run of decoder output, `true` where the
+    /// characters came as numeric-mode digits. SMART Health Cards must put their digits in a
+    /// numeric segment.
+    pub numeric_runs: Vec<(bool, usize)>,
+}
+
+impl DecodedQr {
+    /// Whether the first `prefix_len` bytes are the only ones not in numeric mode: a SMART Health
+    /// Card's `shc:/` in byte mode, then every digit in numeric mode.
+    #[must_use]
+    pub fn digits_are_numeric_after(&self, prefix_len: usize) -> bool {
+        let mut seen = 0;
+        for &(numeric, len) in &self.numeric_runs {
+            seen += len;
+            if !numeric && seen > prefix_len {
+                return false;
+            }
+        }
+        seen > prefix_len
+    }
+}
+
+impl DecodedQr {
+    /// The smallest QR version that holds this content in the same segments at the same error
+    /// correction level, when it can be told (a SMART Health Card warns about a larger one).
+    #[must_use]
+    pub fn smallest_version_for_shc(&self, ecc_level: u16) -> Option<usize> {
+        // rqrr reports the format bits' raw level, as quirc does: 0 M, 1 L, 2 H, 3 Q.
+        let level = match ecc_level {
+            0 => qrcode::EcLevel::M,
+            1 => qrcode::EcLevel::L,
+            2 => qrcode::EcLevel::H,
+            _ => qrcode::EcLevel::Q,
+        };
+        let digits = self.content.strip_prefix(b"shc:/")?;
+        (1..=40)
+            .find(|&v| {
+                let mut bits = qrcode::bits::Bits::new(qrcode::Version::Normal(v));
+                bits.push_byte_data(b"shc:/").is_ok()
+                    && bits.push_numeric_data(digits).is_ok()
+                    && bits.push_terminator(level).is_ok()
+            })
+            .and_then(|v| usize::try_from(v).ok())
+    }
+}
+
+/// Whether `bytes` start like a picture this module reads.
+#[must_use]
+pub fn is_picture(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xff, 0xd8, 0xff])
+}
+
+/// Every QR code found in a PNG or JPEG picture, in the order found.
+///
+/// # Errors
+/// [`QrImageError`] when the bytes are no picture, too large, or hold no readable QR code.
+pub fn decode_qr_codes(bytes: &[u8]) -> Result<Vec<DecodedQr>, QrImageError> {
+    let (width, height, luma) = if bytes.starts_with(b"\x89PNG") {
+        png_luma(bytes)?
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        jpeg_luma(bytes)?
+    } else {
+        return Err(QrImageError::NotAPicture);
+    };
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| luma[y * width + x]);
+    let mut found = Vec::new();
+    for grid in image.detect_grids() {
+        let mut recorder = RunRecorder::default();
+        if let Ok(meta) = grid.decode_to(&mut recorder) {
+            found.push(DecodedQr {
+                content: recorder.content,
+                version: meta.version.0,
+                ecc_level: meta.ecc_level,
+                numeric_runs: recorder.runs,
+            });
+        }
+    }
+    if found.is_empty() {
+        return Err(QrImageError::NoQrCode);
+    }
+    Ok(found)
+}
+
+/// Collects the decoder's output and how it came. The decoder writes a byte-mode segment one
+/// byte per call and a numeric segment three digits per call (the last call of a segment may
+/// carry one or two), so the call sizes tell the segments apart; a test pins this to the QR
+/// library's behaviour with codes made both ways.
+#[derive(Default)]
+struct RunRecorder {
+    content: Vec<u8>,
+    runs: Vec<(bool, usize)>,
+}
+
+impl Write for RunRecorder {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.content.extend_from_slice(buf);
+        let numeric = buf.len() > 1 && buf.iter().all(u8::is_ascii_digit);
+        match self.runs.last_mut() {
+            Some((kind, len)) if *kind == numeric => *len += buf.len(),
+            // A numeric segment's last one or two digits arrive in a short call.
+            Some((true, len)) if buf.iter().all(u8::is_ascii_digit) && buf.len() < 3 => {
+                *len += buf.len();
+            }
+            _ => self.runs.push((numeric, buf.len())),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn check_size(width: usize, height: usize) -> Result<(), QrImageError> {
+    if width == 0 || height == 0 {
+        return Err(QrImageError::Undecodable("empty picture".into()));
+    }
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(QrImageError::TooLarge);
+    }
+    Ok(())
+}
+
+/// A PNG as 8-bit grey levels, transparent pixels as white (QR images often have a transparent
+/// background).
+fn png_luma(bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), QrImageError> {
+    let bad = |e: png::DecodingError| QrImageError::Undecodable(e.to_string());
+    let mut decoder = png::Decoder::new_with_limits(
+        Cursor::new(bytes),
+        png::Limits {
+            bytes: MAX_SIDE * MAX_SIDE * 8,
+        },
+    );
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(bad)?;
+    let (width, height) = (reader.info().width as usize, reader.info().height as usize);
+    check_size(width, height)?;
+    let size = reader.output_buffer_size().ok_or(QrImageError::TooLarge)?;
+    let mut buf = vec![0; size];
+    let info = reader.next_frame(&mut buf).map_err(bad)?;
+    let channels = info.color_type.samples();
+    let stride = info.line_size;
+    let mut luma = Vec::with_capacity(width * height);
+    for y in 0..height {
+        let row = &buf[y * stride..];
+        for x in 0..width {
+            let px = &row[x * channels..(x + 1) * channels];
+            let (grey, alpha) = match px {
+                [g] => (u32::from(*g), 255),
+                [g, a] => (u32::from(*g), u32::from(*a)),
+                [r, g, b] => (rgb_luma(*r, *g, *b), 255),
+                [r, g, b, a] => (rgb_luma(*r, *g, *b), u32::from(*a)),
+                _ => return Err(QrImageError::Undecodable("unexpected pixel layout".into())),
+            };
+            // Composite over white.
+            let value = (grey * alpha + 255 * (255 - alpha)) / 255;
+            luma.push(u8::try_from(value).unwrap_or(255));
+        }
+    }
+    Ok((width, height, luma))
+}
+
+fn rgb_luma(r: u8, g: u8, b: u8) -> u32 {
+    (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b)) / 1000
+}
+
+fn jpeg_luma(bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), QrImageError> {
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::Luma)
+        .set_max_width(MAX_SIDE)
+        .set_max_height(MAX_SIDE);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(Cursor::new(bytes), options);
+    let luma = decoder
+        .decode()
+        .map_err(|e| QrImageError::Undecodable(format!("{e:?}")))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| QrImageError::Undecodable("no JPEG header".into()))?;
+    let (width, height) = (usize::from(info.width), usize::from(info.height));
+    check_size(width, height)?;
+    if luma.len() != width * height {
+        return Err(QrImageError::Undecodable(
+            "unexpected JPEG output size".into(),
+        ));
+    }
+    Ok((width, height, luma))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A QR code as a PNG, `scale` pixels a module, with a quiet zone of four modules.
+    pub(crate) fn qr_png(code: &qrcode::QrCode, scale: usize) -> Vec<u8> {
+        let width = code.width();
+        let side = (width + 8) * scale;
+        let colors = code.to_colors();
+        let mut pixels = vec![255u8; side * side];
+        for (i, c) in colors.iter().enumerate() {
+            if *c == qrcode::Color::Dark {
+                let (mx, my) = (i % width + 4, i / width + 4);
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        pixels[(my * scale + dy) * side + mx * scale + dx] = 0;
+                    }
+                }
+            }
+        }
+        grey_png(side, &pixels)
+    }
+
+    /// A square 8-bit grey PNG.
+    pub(crate) fn grey_png(side: usize, pixels: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let side32 = u32::try_from(side).expect("small");
+        let mut encoder = png::Encoder::new(&mut out, side32, side32);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().expect("header");
+        writer.write_image_data(pixels).expect("data");
+        writer.finish().expect("finish");
+        out
+    }
+
+    #[test]
+    fn reads_a_code_and_tells_numeric_segments_from_byte_segments() {
+        use qrcode::bits::Bits;
+        let digits = "56762909524320603460292437404460312229595326546034602925";
+        // shc:/ in byte mode, then the digits in numeric mode, as SMART Health Cards must be.
+        let mut bits = Bits::new(qrcode::Version::Normal(5));
+        bits.push_byte_data(b"shc:/").expect("bytes");
+        bits.push_numeric_data(digits.as_bytes()).expect("digits");
+        bits.push_terminator(qrcode::EcLevel::L).expect("end");
+        let two = qrcode::QrCode::with_bits(bits, qrcode::EcLevel::L).expect("code");
+        // Everything in one byte segment.
+        let mut bits = Bits::new(qrcode::Version::Normal(5));
+        bits.push_byte_data(format!("shc:/{digits}").as_bytes())
+            .expect("bytes");
+        bits.push_terminator(qrcode::EcLevel::L).expect("end");
+        let one = qrcode::QrCode::with_bits(bits, qrcode::EcLevel::L).expect("code");
+
+        let read = decode_qr_codes(&qr_png(&two, 4)).expect("readable");
+        assert_eq!(read[0].content, format!("shc:/{digits}").into_bytes());
+        assert_eq!(read[0].version, 5);
+        assert!(
+            read[0].digits_are_numeric_after(5),
+            "{:?}",
+            read[0].numeric_runs
+        );
+        let read = decode_qr_codes(&qr_png(&one, 4)).expect("readable");
+        assert_eq!(read[0].content, format!("shc:/{digits}").into_bytes());
+        assert!(
+            !read[0].digits_are_numeric_after(5),
+            "{:?}",
+            read[0].numeric_runs
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_readable_picture() {
+        assert_eq!(decode_qr_codes(b"hello"), Err(QrImageError::NotAPicture));
+        assert!(matches!(
+            decode_qr_codes(b"\x89PNG\r\n\x1a\nbroken"),
+            Err(QrImageError::Undecodable(_))
+        ));
+        // A white picture decodes, but holds no code.
+        let blank = grey_png(64, &[255; 64 * 64]);
+        assert_eq!(decode_qr_codes(&blank), Err(QrImageError::NoQrCode));
+        let code = qr_png(&qrcode::QrCode::new(b"x").expect("code"), 4);
+        assert!(decode_qr_codes(&code).is_ok());
+        assert!(decode_qr_codes(&code[..code.len() / 2]).is_err());
+    }
+}
