@@ -4,7 +4,7 @@
 //! reference id (a partner's copy: its own id for the person) describe the person: no national
 //! ID, no mobile, no address (the centre's district and state are the place given).
 
-use crate::pdf::{Font, PAGE_HEIGHT, Page};
+use crate::typeset::{PAGE_WIDTH, Sheet, TypesetError, Weight};
 use serde_json::{Value, json};
 
 /// Everything a certificate states, gathered by the caller from the dose and the person.
@@ -231,6 +231,17 @@ pub fn public_key_pems(ed25519: &[u8; 32], p256: &p256::ecdsa::VerifyingKey) -> 
 #[error("the payload does not fit in a QR code: {0}")]
 pub struct QrTooLarge(String);
 
+/// Why a certificate PDF could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificatePdfError {
+    /// The QR code's text is too long.
+    #[error(transparent)]
+    Qr(#[from] QrTooLarge),
+    /// The PDF writer refused.
+    #[error(transparent)]
+    Pdf(#[from] TypesetError),
+}
+
 /// The dark modules of a QR code for `text` (error correction M where it fits, else L), as a
 /// square grid of `width` × `width`, row by row, top row first.
 ///
@@ -267,73 +278,128 @@ pub fn qr_modules(text: &str) -> Result<(usize, Vec<bool>), QrTooLarge> {
 
 const LEFT: f32 = 50.0;
 
-/// Renders the certificate as a one-page A4 PDF: the title, the person, the dose, the centre,
-/// and the QR code of `qr_text` (the signed credential), which any verifier reads offline.
+impl CertificateFacts {
+    /// The title in Hindi.
+    #[must_use]
+    pub fn title_hindi(&self) -> &'static str {
+        match self.kind.as_str() {
+            "provisional" => "कोविड-19 टीकाकरण का अनंतिम प्रमाणपत्र",
+            "precaution" => "कोविड-19 एहतियाती खुराक का प्रमाणपत्र",
+            _ => "कोविड-19 टीकाकरण का अंतिम प्रमाणपत्र",
+        }
+    }
+}
+
+/// Renders the certificate as a one-page A4 PDF in English and Hindi: the title, the person,
+/// the dose, the centre, and the QR code of `qr_text` (the signed credential), which any
+/// verifier reads offline.
+///
+/// # Errors
+/// When the text does not fit a QR code, or the PDF writer refuses.
 pub fn render_certificate_pdf(
     facts: &CertificateFacts,
     qr_text: &str,
-) -> Result<Vec<u8>, QrTooLarge> {
-    let mut page = Page::default();
-    let mut y = PAGE_HEIGHT - 60.0;
-    page.text(LEFT, y, Font::Bold, 16.0, facts.title());
-    y -= 16.0;
-    page.text(
+) -> Result<Vec<u8>, CertificatePdfError> {
+    let mut sheet = Sheet::default();
+    let mut y = 64.0;
+    sheet.text(LEFT, y, Weight::Bold, 16.0, facts.title());
+    y += 22.0;
+    sheet.text(LEFT, y, Weight::Bold, 14.0, facts.title_hindi());
+    y += 18.0;
+    sheet.text(
         LEFT,
         y,
-        Font::Regular,
-        9.0,
-        "Issued by Teeka. Scan the QR code with any verifier: it is signed and checks offline.",
+        Weight::Regular,
+        8.5,
+        "Issued by Teeka (टीका). Scan the QR code with any verifier: it is signed and checks offline.",
     );
-    y -= 12.0;
-    page.rule(LEFT, 545.0, y);
-    y -= 22.0;
+    y += 9.0;
+    sheet.rule(LEFT, PAGE_WIDTH - LEFT, y);
+    y += 20.0;
     let rows = [
-        ("Certificate ID", facts.certificate_id.clone()),
-        ("Beneficiary Name", facts.name.clone()),
-        ("Age", facts.age.to_string()),
-        ("Gender", facts.gender.clone()),
-        ("Beneficiary Reference ID", facts.reference_id.clone()),
-        ("Vaccine Name", facts.vaccine.clone()),
-        ("Manufacturer", manufacturer_of(&facts.vaccine).to_owned()),
-        ("Batch", facts.batch.clone()),
+        (
+            "Certificate ID",
+            "प्रमाणपत्र आईडी",
+            facts.certificate_id.clone(),
+        ),
+        ("Beneficiary Name", "लाभार्थी का नाम", facts.name.clone()),
+        ("Age", "आयु", facts.age.to_string()),
+        ("Gender", "लिंग", facts.gender.clone()),
+        (
+            "Beneficiary Reference ID",
+            "लाभार्थी संदर्भ आईडी",
+            facts.reference_id.clone(),
+        ),
+        ("Vaccine Name", "टीके का नाम", facts.vaccine.clone()),
+        (
+            "Manufacturer",
+            "निर्माता",
+            manufacturer_of(&facts.vaccine).to_owned(),
+        ),
+        ("Batch", "बैच", facts.batch.clone()),
         (
             "Dose Number",
+            "खुराक संख्या",
             format!("{} of {}", facts.dose, facts.total_doses),
         ),
-        ("Date of Dose", facts.given_on.clone()),
-        ("Vaccination Centre", facts.centre_name.clone()),
+        ("Date of Dose", "खुराक की तारीख", facts.given_on.clone()),
+        (
+            "Vaccination Centre",
+            "टीकाकरण केंद्र",
+            facts.centre_name.clone(),
+        ),
         (
             "District, State",
+            "ज़िला, राज्य",
             format!("{}, {}", facts.district, facts.state),
         ),
-        ("Issued", facts.issued_at.clone()),
+        ("Issued", "जारी", facts.issued_at.clone()),
     ];
-    for (label, value) in rows {
-        page.text(LEFT, y, Font::Bold, 10.0, label);
-        page.text(LEFT + 170.0, y, Font::Regular, 10.0, &value);
-        y -= 16.0;
+    for (english, hindi, value) in rows {
+        sheet.text(LEFT, y, Weight::Bold, 9.5, &format!("{english} / {hindi}"));
+        sheet.text(LEFT + 210.0, y, Weight::Regular, 10.0, &value);
+        y += 17.0;
     }
     let (width, dark) = qr_modules(qr_text)?;
-    // The code plus a four-module quiet zone fills a 330-point square.
-    let module = 330.0 / (width as f32 + 8.0);
-    let left = (crate::pdf::PAGE_WIDTH - 330.0) / 2.0 + 4.0 * module;
-    let top = y - 10.0 - 4.0 * module;
-    page.squares(dark.iter().enumerate().filter(|(_, d)| **d).map(|(i, _)| {
-        let (row, col) = (i / width, i % width);
-        (
-            left + col as f32 * module,
-            top - (row as f32 + 1.0) * module,
-            module,
-        )
-    }));
-    page.text(
+    // The code plus a four-module quiet zone fits a 400-point square; modules are whole or half
+    // points at whole-point positions, so that at common resolutions (72, 96, 150, 300 dpi)
+    // every module covers whole pixels and edges stay sharp for simple readers.
+    let module = ((400.0 / (width as f32 + 8.0)) * 2.0)
+        .floor()
+        .clamp(2.0, 6.0)
+        / 2.0;
+    let side = module * width as f32;
+    let left = ((PAGE_WIDTH - side) / 2.0).round();
+    let top = (y + 4.0 * module).round();
+    sheet.squares(
+        dark.iter()
+            .enumerate()
+            .filter(|(_, d)| **d)
+            .map(|(i, _)| {
+                let (row, col) = (i / width, i % width);
+                (
+                    left + col as f32 * module,
+                    top + row as f32 * module,
+                    module,
+                )
+            })
+            .collect(),
+    );
+    sheet.text(
         LEFT,
-        50.0,
-        Font::Regular,
+        crate::typeset::PAGE_HEIGHT - 58.0,
+        Weight::Regular,
         8.0,
         "No national ID, mobile number or address is printed here or held in the QR code.",
     );
-    Ok(page.finish(facts.title()))
+    sheet.text(
+        LEFT,
+        crate::typeset::PAGE_HEIGHT - 44.0,
+        Weight::Regular,
+        8.0,
+        "इस प्रमाणपत्र और इसके क्यूआर कोड में कोई राष्ट्रीय पहचान संख्या, मोबाइल नंबर या पता नहीं है।",
+    );
+    Ok(sheet.finish(facts.title())?)
 }
 
 #[cfg(test)]
@@ -381,12 +447,17 @@ mod tests {
     }
 
     #[test]
-    fn the_pdf_draws_the_qr_and_prints_the_details() {
+    fn the_pdf_embeds_its_fonts() {
         let f = facts();
         let pdf = render_certificate_pdf(&f, &f.credential().to_string()).expect("pdf");
+        assert!(pdf.starts_with(b"%PDF-"));
         let text = String::from_utf8_lossy(&pdf);
-        assert!(text.contains("Provisional Certificate"));
-        assert!(text.contains("Asha Kumari"));
-        assert!(text.contains(" re\n"));
+        // Both families are embedded (subset), with a ToUnicode map so the text can be read back.
+        assert!(text.contains("NotoSans-Regular"), "Latin font embedded");
+        assert!(
+            text.contains("NotoSansDevanagari"),
+            "Devanagari font embedded"
+        );
+        assert!(text.contains("/ToUnicode"));
     }
 }

@@ -97,8 +97,43 @@ pub fn decode_qr_codes(bytes: &[u8]) -> Result<Vec<DecodedQr>, QrImageError> {
     } else {
         return Err(QrImageError::NotAPicture);
     };
-    let mut image =
-        rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| luma[y * width + x]);
+    // The reader finds large codes with fractional module sizes unreliably when their edges are
+    // anti-aliased grey (a rendered PDF at screen resolution), so a picture that yields nothing
+    // is tried again in pure black and white, then larger (grey and black and white), then at
+    // half its size.
+    let mut found = read_codes(width, height, &|x, y| luma[y * width + x]);
+    if found.is_empty() {
+        found = read_codes(width, height, &|x, y| {
+            if luma[y * width + x] < 128 { 0 } else { 255 }
+        });
+    }
+    for (scale, black_and_white) in [(2, false), (2, true), (3, true)] {
+        if found.is_empty() && width * height * scale * scale <= MAX_SIDE * MAX_SIDE {
+            found = read_codes(width * scale, height * scale, &|x, y| {
+                let value = luma[(y / scale) * width + x / scale];
+                match (black_and_white, value < 128) {
+                    (false, _) => value,
+                    (true, true) => 0,
+                    (true, false) => 255,
+                }
+            });
+        }
+    }
+    if found.is_empty() && width >= 64 && height >= 64 {
+        found = read_codes(width / 2, height / 2, &|x, y| {
+            let at = |dx, dy| u32::from(luma[(2 * y + dy) * width + 2 * x + dx]);
+            u8::try_from((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4).unwrap_or(255)
+        });
+    }
+    if found.is_empty() {
+        return Err(QrImageError::NoQrCode);
+    }
+    Ok(found)
+}
+
+/// The codes the QR reader finds in a grey picture given pixel by pixel.
+fn read_codes(width: usize, height: usize, luma: &dyn Fn(usize, usize) -> u8) -> Vec<DecodedQr> {
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
     let mut found = Vec::new();
     for grid in image.detect_grids() {
         let mut recorder = RunRecorder::default();
@@ -111,10 +146,7 @@ pub fn decode_qr_codes(bytes: &[u8]) -> Result<Vec<DecodedQr>, QrImageError> {
             });
         }
     }
-    if found.is_empty() {
-        return Err(QrImageError::NoQrCode);
-    }
-    Ok(found)
+    found
 }
 
 /// Collects the decoder's output and how it came. The decoder writes a byte-mode segment one

@@ -265,6 +265,52 @@ pub fn fixture_json(relative: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
+/// Runs one of poppler's tools (`pdftoppm`, `pdftotext`) on `pdf`; its standard output, or the
+/// file it wrote at `<dir>/out.<extension>`.
+fn poppler(tool: &str, pdf: &[u8], args: &[&str], output: Option<&str>) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, pdf).expect("write pdf");
+    let out_prefix = dir.path().join("out");
+    let mut command = std::process::Command::new(tool);
+    command.args(args).arg(&input);
+    match output {
+        Some(_) => command.arg(&out_prefix),
+        None => command.arg("-"),
+    };
+    let run = command.output().unwrap_or_else(|e| {
+        panic!("{tool} not found ({e}): install poppler-utils, or run scripts/test.sh, which does")
+    });
+    assert!(
+        run.status.success(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    match output {
+        Some(extension) => {
+            std::fs::read(out_prefix.with_extension(extension)).expect("rendered page")
+        }
+        None => run.stdout,
+    }
+}
+
+/// The first page of a PDF as a real renderer draws it (poppler's `pdftoppm`), as a PNG at
+/// `dpi`: what a screen shows or a printer prints, for reading its QR code back.
+pub fn pdf_page_png(pdf: &[u8], dpi: u32) -> Vec<u8> {
+    poppler(
+        "pdftoppm",
+        pdf,
+        &["-png", "-singlefile", "-r", &dpi.to_string()],
+        Some("png"),
+    )
+}
+
+/// The text of a PDF as a reader extracts it (poppler's `pdftotext`): what copy, search and
+/// screen readers get.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    String::from_utf8(poppler("pdftotext", pdf, &["-enc", "UTF-8"], None)).expect("UTF-8 text")
+}
+
 /// One JSON request; (status, body as JSON or null).
 pub async fn call(
     addr: SocketAddr,

@@ -21,7 +21,8 @@ use teeka_domain::StaffRole;
 use teeka_store::Store;
 use teeka_store::identity::OtpLimits;
 use teeka_tests::{
-    TestDb, aadhaar, backends, call, citizen, prepared_store, session_at, test_vault,
+    TestDb, aadhaar, backends, call, citizen, pdf_page_png, pdf_text, prepared_store, session_at,
+    test_vault,
 };
 use teeka_web::config::BookingLimits;
 use teeka_web::{AppState, UseCaseSettings, WebConfig, build_router};
@@ -1035,49 +1036,12 @@ async fn every_route_against_every_role() {
     }
 }
 
-/// The QR code drawn in a certificate PDF, read back as an image: the page's filled squares are
-/// rasterised (4 pixels a module, with a quiet zone) and decoded by a QR reader.
+/// The QR code of a certificate PDF, read back from the page as a renderer draws it.
 fn qr_text_in_pdf(pdf: &[u8]) -> String {
-    let text = String::from_utf8_lossy(pdf);
-    let squares: Vec<(f32, f32, f32)> = text
-        .lines()
-        .filter_map(|l| {
-            let parts: Vec<&str> = l.split_whitespace().collect();
-            if parts.len() == 5 && parts[4] == "re" {
-                let n: Vec<f32> = parts[..4].iter().filter_map(|p| p.parse().ok()).collect();
-                (n.len() == 4 && (n[2] - n[3]).abs() < 1e-3).then(|| (n[0], n[1], n[2]))
-            } else {
-                None
-            }
-        })
-        .collect();
-    assert!(!squares.is_empty(), "no QR code drawn");
-    let side = squares[0].2;
-    let min_x = squares.iter().map(|s| s.0).fold(f32::MAX, f32::min);
-    let max_y = squares.iter().map(|s| s.1).fold(f32::MIN, f32::max);
-    let cells: Vec<(usize, usize)> = squares
-        .iter()
-        .map(|(x, y, _)| {
-            (
-                ((max_y - y) / side).round() as usize,
-                ((x - min_x) / side).round() as usize,
-            )
-        })
-        .collect();
-    let modules = cells.iter().map(|c| c.0.max(c.1)).max().expect("cells") + 1;
-    let (scale, quiet) = (4, 4);
-    let size = (modules + 2 * quiet) * scale;
-    let dark: std::collections::HashSet<(usize, usize)> = cells.into_iter().collect();
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(size, size, |x, y| {
-        let (row, col) = (
-            (y / scale).wrapping_sub(quiet),
-            (x / scale).wrapping_sub(quiet),
-        );
-        if dark.contains(&(row, col)) { 0 } else { 255 }
-    });
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code on the page");
-    grids[0].decode().expect("the QR code decodes").1
+    let codes = teeka_cert::qr_image::decode_qr_codes(&pdf_page_png(pdf, 150))
+        .expect("a QR code on the rendered page");
+    assert_eq!(codes.len(), 1, "one QR code on the page");
+    String::from_utf8(codes[0].content.clone()).expect("the QR code holds text")
 }
 
 #[tokio::test]
@@ -1130,8 +1094,12 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
         .expect("download");
         assert_eq!(pdf.status.as_u16(), 200, "{backend:?}");
         assert!(pdf.body.starts_with(b"%PDF-"));
-        let page = String::from_utf8_lossy(&pdf.body).into_owned();
+        let page = pdf_text(&pdf.body);
         assert!(page.contains("Provisional Certificate") && page.contains("Test Person"));
+        assert!(
+            page.contains("कोविड-19 टीकाकरण का अनंतिम प्रमाणपत्र"),
+            "{page}"
+        );
         let qr = qr_text_in_pdf(&pdf.body);
         let credential: Value = serde_json::from_str(&qr).expect("the QR holds JSON");
         assert_eq!(credential["credentialSubject"]["refId"], person);
@@ -1171,6 +1139,18 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
             "/api/v1/verify",
             &[],
             Some(qr.clone().into()),
+        )
+        .await
+        .expect("verify");
+        let answer: Value = serde_json::from_slice(&answer.body).expect("json");
+        assert_eq!(answer["valid"], true, "{answer}");
+        // And a picture of the page, as a phone would send it.
+        let answer = teeka_loadgen::request(
+            w.addr,
+            Method::POST,
+            "/api/v1/verify",
+            &[("content-type", "image/png")],
+            Some(pdf_page_png(&pdf.body, 100).into()),
         )
         .await
         .expect("verify");
