@@ -179,6 +179,81 @@ impl CertificateFacts {
     }
 }
 
+/// A traveller's name and date of birth as the EU certificate states them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DccHolder {
+    /// Surname, as in the passport.
+    pub surname: String,
+    /// Its ICAO 9303 transliteration (`fnt`).
+    pub surname_icao: String,
+    /// Given names, as in the passport (may be empty).
+    pub given_names: String,
+    /// Their ICAO 9303 transliteration (`gnt`).
+    pub given_names_icao: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+}
+
+/// The EU certificate's unique identifier (UVCI) for a certificate id: the same id the other
+/// formats carry, so one revocation revokes every form.
+#[must_use]
+pub fn dcc_uci(certificate_id: &str) -> String {
+    format!("URN:UVCI:01:IN:TEEKA{certificate_id}")
+}
+
+/// The EU value-set codes of a vaccine: (vaccine type, medicinal product, marketing
+/// authorisation holder or manufacturer). A test checks them against the EU value sets; a
+/// vaccine the value sets do not list is named as CoWIN names it.
+#[must_use]
+pub fn dcc_vaccine_codes(vaccine: &str) -> (&'static str, String, &'static str) {
+    // SNOMED CT: non-replicating viral vector vaccines, and antigen (inactivated, protein
+    // subunit) vaccines.
+    const VIRAL_VECTOR: &str = "29061000087103";
+    const ANTIGEN: &str = "1119305005";
+    match vaccine.to_ascii_uppercase().as_str() {
+        "COVISHIELD" => (VIRAL_VECTOR, "Covishield".into(), "ORG-100001981"),
+        "SPUTNIK V" => (
+            VIRAL_VECTOR,
+            "Sputnik-V".into(),
+            "Gamaleya-Research-Institute",
+        ),
+        "COVAXIN" => (ANTIGEN, "Covaxin".into(), "Bharat-Biotech"),
+        "COVOVAX" => (ANTIGEN, "Covovax".into(), "ORG-100001981"),
+        _ => (ANTIGEN, vaccine.to_owned(), "Biological-E"),
+    }
+}
+
+impl CertificateFacts {
+    /// The EU DCC payload (schema 1.3.0) of this dose for `holder`: no reference id, no
+    /// national ID, no place but the country.
+    #[must_use]
+    pub fn dcc_payload(&self, holder: &DccHolder) -> Value {
+        let (vp, mp, ma) = dcc_vaccine_codes(&self.vaccine);
+        let mut name = json!({ "fn": holder.surname, "fnt": holder.surname_icao });
+        if !holder.given_names.is_empty() {
+            name["gn"] = json!(holder.given_names);
+            name["gnt"] = json!(holder.given_names_icao);
+        }
+        json!({
+            "ver": "1.3.0",
+            "nam": name,
+            "dob": holder.date_of_birth,
+            "v": [{
+                "tg": "840539006",
+                "vp": vp,
+                "mp": mp,
+                "ma": ma,
+                "dn": self.dose,
+                "sd": self.total_doses,
+                "dt": self.given_on,
+                "co": "IN",
+                "is": "Teeka",
+                "ci": dcc_uci(&self.certificate_id),
+            }]
+        })
+    }
+}
+
 /// A certificate's SMART Health Card revocation id: 64 bits of a hash of its id, base64url
 /// (the id itself is not in the card, and the list of rids names no certificate by it).
 #[must_use]

@@ -4,6 +4,7 @@
 
 mod cbor_json;
 mod schema;
+pub mod signer;
 
 use std::io::Read as _;
 

@@ -327,7 +327,8 @@ impl TrustList {
         Ok(keys.len())
     }
 
-    /// Adds one JWK (EC P-256, RSA, or OKP Ed25519).
+    /// Adds one JWK (EC P-256, RSA, or OKP Ed25519). A key with an X.509 chain (`x5c`) is also
+    /// findable by its leaf certificate's EU DCC kid.
     pub fn add_jwk(
         &mut self,
         jwk: &serde_json::Value,
@@ -349,6 +350,10 @@ impl TrustList {
                 .decode(leaf)
                 .map_err(|e| TrustError::BadKey(format!("x5c: {e}")))?;
             entry.x509 = Some(X509Info::from_der(&der)?);
+            // An EU DCC names its signer by the certificate's own kid, not the JWK's.
+            let mut by_certificate = entry.clone();
+            by_certificate.kid = Some(dcc_kid(&der).to_vec());
+            self.add_entry(by_certificate);
         }
         self.add_entry(entry);
         Ok(())

@@ -24,10 +24,14 @@ pub struct Revocations {
     pub credential_hashes: HashSet<String>,
     /// SMART Health Card revocation lists, by key.
     pub shc_crls: Vec<shc::Crl>,
+    /// EU DCC revocation hashes (hex, 16 bytes): of the UCI, of country and UCI, or of the
+    /// signature, as the EU's revocation lists give them.
+    pub dcc_hashes: HashSet<String>,
 }
 
 impl Revocations {
-    /// Adds a list from its JSON: Teeka's (`{"revoked": [hex…]}`) or an SHC CRL (`{"kid",
+    /// Adds a list from its JSON: Teeka's (`{"revoked": [hex…], "dcc_revoked": [hex…]}`) or an
+    /// SHC CRL (`{"kid",
     /// "method": "rid", "ctr", "rids"}`).
     ///
     /// # Errors
@@ -38,6 +42,15 @@ impl Revocations {
             for hash in list {
                 let hash = hash.as_str().ok_or("revoked: hex strings")?;
                 self.credential_hashes.insert(hash.to_ascii_lowercase());
+            }
+            for hash in value
+                .get("dcc_revoked")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let hash = hash.as_str().ok_or("dcc_revoked: hex strings")?;
+                self.dcc_hashes.insert(hash.to_ascii_lowercase());
             }
             return Ok(());
         }
@@ -72,7 +85,12 @@ pub fn verify_any(
         .trim_start_matches('\u{feff}')
         .trim();
     if text.starts_with(dcc::PREFIX) {
-        return dcc::verify(text, trust, at);
+        let mut verdict = dcc::verify(text, trust, at)?;
+        if verdict.valid && dcc_revoked(text, revocations) {
+            verdict.valid = false;
+            verdict.reason = Some("revoked: the certificate is on the revocation list".into());
+        }
+        return Ok(verdict);
     }
     if text.starts_with(shc::QR_PREFIX) || text.starts_with("eyJ") {
         return shc::verify(text, trust, crl_for(text, revocations), at);
@@ -99,6 +117,26 @@ pub fn verify_any(
         "any",
         "not a W3C credential, an EU DCC (HC1:), a SMART Health Card (shc:/) or a CoWIN zip",
     ))
+}
+
+/// Whether an EU DCC is on the hashed revocation list (by UCI, country and UCI, or signature).
+fn dcc_revoked(text: &str, revocations: &Revocations) -> bool {
+    if revocations.dcc_hashes.is_empty() {
+        return false;
+    }
+    let Ok((cose, claims)) = dcc::decode(text) else {
+        return false;
+    };
+    let hex = |bytes: [u8; 16]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let hcert = claims.hcert_json();
+    let mut hashes = vec![hex(dcc::revocation_hash_signature(&cose))];
+    if let Some(uci) = dcc::uci(&hcert) {
+        hashes.push(hex(dcc::revocation_hash_uci(uci)));
+        if let Some(country) = claims.iss.as_deref() {
+            hashes.push(hex(dcc::revocation_hash_country_uci(country, uci)));
+        }
+    }
+    hashes.iter().any(|h| revocations.dcc_hashes.contains(h))
 }
 
 /// Verifies the QR code in a picture (PNG or JPEG): the first code that reads as a certificate

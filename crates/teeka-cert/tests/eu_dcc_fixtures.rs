@@ -510,8 +510,98 @@ fn trust_list_loads_other_key_formats() {
     assert_eq!(trust.load_file(shc_jwks).expect("JWKS"), 2);
     let families: Vec<_> = trust.entries().iter().map(|e| e.family()).collect();
     use teeka_cert::trust::KeyFamily::{Ed25519, P256, Rsa};
-    assert_eq!(families, vec![Rsa, Ed25519, P256, P256]);
+    // The SHC key with an X.509 chain is also found by its certificate's EU kid.
+    assert_eq!(families, vec![Rsa, Ed25519, P256, P256, P256]);
     assert_eq!(trust.find_by_kid(b"did:india").len(), 1);
     let with_x5c = trust.find_by_kid(b"EBKOr72QQDcTBUuVzAzkfBTGew0ZA16GuWty64nS-sw");
     assert!(with_x5c[0].x509.is_some());
+}
+
+#[test]
+fn teekas_traveller_certificate_follows_the_schema_and_the_value_sets_and_revokes() {
+    use teeka_cert::certificate::{CertificateFacts, DccHolder, dcc_vaccine_codes};
+    use teeka_cert::verify::{Revocations, verify_any};
+    let facts = CertificateFacts {
+        certificate_id: "12345678901234567890".into(),
+        kind: "final".into(),
+        reference_id: "12345678901234".into(),
+        name: "Asha Mary D'Souza".into(),
+        gender: "Female".into(),
+        birth_year: 1990,
+        age: 36,
+        vaccine: "COVISHIELD".into(),
+        batch: "4121Z005".into(),
+        dose: 2,
+        total_doses: 2,
+        given_on: "2026-11-23".into(),
+        given_at: "2026-11-23T05:30:00Z".into(),
+        centre_name: "PHC Vashi".into(),
+        district: "Thane".into(),
+        state: "Maharashtra".into(),
+        issuer: "https://teeka.example".into(),
+        issued_at: "2026-11-23T05:30:00Z".into(),
+    };
+    let holder = DccHolder {
+        surname: "D'Souza".into(),
+        surname_icao: "DSOUZA".into(),
+        given_names: "Asha Mary".into(),
+        given_names_icao: "ASHA<MARY".into(),
+        date_of_birth: "1990-04-01".into(),
+    };
+    let payload = facts.dcc_payload(&holder);
+    dcc::validate_schema(&payload).expect("schema 1.3");
+    assert!(
+        !payload.to_string().contains("12345678901234\""),
+        "no reference id"
+    );
+    // Every code Teeka uses for CoWIN's vaccines is in the EU value sets.
+    let values = |file: &str| read_json(&Path::new(FIXTURES).join("valuesets").join(file));
+    let (vp_set, mp_set, ma_set) = (
+        values("vaccine-prophylaxis.json"),
+        values("vaccine-medicinal-product.json"),
+        values("vaccine-mah-manf.json"),
+    );
+    for vaccine in ["COVISHIELD", "COVAXIN", "SPUTNIK V", "COVOVAX"] {
+        let (vp, mp, ma) = dcc_vaccine_codes(vaccine);
+        assert!(vp_set["valueSetValues"].get(vp).is_some(), "{vaccine} {vp}");
+        assert!(
+            mp_set["valueSetValues"].get(&mp).is_some(),
+            "{vaccine} {mp}"
+        );
+        assert!(ma_set["valueSetValues"].get(ma).is_some(), "{vaccine} {ma}");
+    }
+
+    let key = fresh_key();
+    let now = OffsetDateTime::now_utc();
+    let dsc = dcc::signer::signer_certificate(&key, "t1", now.unix_timestamp() - 60, 86_400 * 365)
+        .expect("dsc");
+    let kid = teeka_cert::trust::dcc_kid(&dsc);
+    let iat = now.unix_timestamp() - 60;
+    let qr = dcc::issue_dcc(&payload, "IN", iat, iat + 86_400, &key, &kid).expect("issue");
+    let mut trust = TrustList::new();
+    trust.add_pem(&dcc::signer::to_pem(&dsc)).expect("DSC");
+    let none = Revocations::default();
+    let verdict = verify_any(qr.as_bytes(), &trust, &none, now).expect("usable");
+    assert!(verdict.valid, "{verdict:?}");
+    let (_, claims) = dcc::decode(&qr).expect("decode");
+    dcc::check_key_usage(&claims.hcert_json(), trust.entries()[0].x509.as_ref())
+        .expect("the DSC may sign vaccination certificates");
+    // Revoked by the hash of its UCI, as the EU's lists give it.
+    let mut revoked = Revocations::default();
+    revoked.add_json(
+        &serde_json::json!({
+            "revoked": [],
+            "dcc_revoked": [hex::encode(dcc::revocation_hash_uci(&teeka_cert::certificate::dcc_uci(&facts.certificate_id)))]
+        })
+        .to_string(),
+    )
+    .expect("list");
+    let verdict = verify_any(qr.as_bytes(), &trust, &revoked, now).expect("usable");
+    assert!(
+        !verdict.valid
+            && verdict
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("revoked"))
+    );
 }

@@ -32,6 +32,7 @@ pub mod partner;
 pub mod session;
 pub mod slot;
 pub mod staff;
+pub mod travel;
 pub mod vaccine;
 pub mod verhoeff;
 

@@ -158,6 +158,66 @@ macro_rules! certificate_store_methods {
             Ok(())
         }
 
+        /// Keeps a person's sealed travel details (replacing earlier ones), with its access
+        /// event, in one transaction.
+        pub async fn put_travel_details(
+            &self,
+            subject_id: uuid::Uuid,
+            details_sealed: &[u8],
+            event: &$crate::identity::AccessEventRecord,
+        ) -> Result<(), $crate::StoreError> {
+            let mut tx = self.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO travel_details (subject_id, details_sealed, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (subject_id) DO UPDATE SET details_sealed = $2, updated_at = $3",
+            )
+            .bind(subject_id)
+            .bind(details_sealed)
+            .bind(event.at_ms)
+            .execute(&mut *tx)
+            .await?;
+            let mut e = event.clone();
+            e.subject_id = Some(subject_id);
+            Self::append_access_event(&mut tx, &e).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// Removes a person's travel details, with its access event; whether there were any.
+        pub async fn delete_travel_details(
+            &self,
+            subject_id: uuid::Uuid,
+            event: &$crate::identity::AccessEventRecord,
+        ) -> Result<bool, $crate::StoreError> {
+            let mut tx = self.begin_write().await?;
+            let removed = sqlx::query("DELETE FROM travel_details WHERE subject_id = $1")
+                .bind(subject_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let mut e = event.clone();
+            e.subject_id = Some(subject_id);
+            Self::append_access_event(&mut tx, &e).await?;
+            tx.commit().await?;
+            Ok(removed > 0)
+        }
+
+        /// A person's sealed travel details, if they gave any. The caller's use case has
+        /// already logged its read of the person.
+        pub async fn travel_details_of(
+            &self,
+            subject_id: uuid::Uuid,
+        ) -> Result<Option<Vec<u8>>, $crate::StoreError> {
+            use sqlx::Row;
+            sqlx::query("SELECT details_sealed FROM travel_details WHERE subject_id = $1")
+                .bind(subject_id)
+                .fetch_optional(self.reader())
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .map_err(Into::into)
+        }
+
         /// Revoked certificates' ids with when, oldest first (the revocation list's source).
         pub async fn revoked_certificates(&self) -> Result<Vec<(String, i64)>, $crate::StoreError> {
             use sqlx::Row;

@@ -241,16 +241,19 @@ pub enum SealedColumn {
     BeneficiaryPhotoId,
     /// `outbox.payload_sealed`.
     OutboxPayload,
+    /// `travel_details.details_sealed`.
+    TravelDetails,
 }
 
 impl SealedColumn {
     /// Every sealed column.
-    pub const ALL: [SealedColumn; 5] = [
+    pub const ALL: [SealedColumn; 6] = [
         SealedColumn::AccountMobile,
         SealedColumn::OtpMobile,
         SealedColumn::BeneficiaryName,
         SealedColumn::BeneficiaryPhotoId,
         SealedColumn::OutboxPayload,
+        SealedColumn::TravelDetails,
     ];
 
     /// The associated data a value of this column is sealed under: the column and its owner (the
@@ -262,6 +265,7 @@ impl SealedColumn {
             SealedColumn::BeneficiaryName => b"beneficiary.name",
             SealedColumn::BeneficiaryPhotoId => b"beneficiary.photo_id",
             SealedColumn::OutboxPayload => b"outbox.payload",
+            SealedColumn::TravelDetails => b"travel_details",
         };
         let mut aad = column.to_vec();
         aad.push(0);
@@ -296,6 +300,11 @@ impl SealedColumn {
             SealedColumn::OutboxPayload => (
                 "SELECT message_id, payload_sealed, message_id FROM outbox WHERE substr(payload_sealed, 1, $3) <> $1 LIMIT $2",
                 "UPDATE outbox SET payload_sealed = $3 WHERE message_id = $1 AND payload_sealed = $2",
+                true,
+            ),
+            SealedColumn::TravelDetails => (
+                "SELECT subject_id, details_sealed, subject_id FROM travel_details WHERE substr(details_sealed, 1, $3) <> $1 LIMIT $2",
+                "UPDATE travel_details SET details_sealed = $3 WHERE subject_id = $1 AND details_sealed = $2",
                 true,
             ),
         }

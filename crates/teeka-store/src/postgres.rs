@@ -90,6 +90,11 @@ impl PgStore {
             name: "certificates",
             sql: include_str!("../migrations/postgres/0012_certificates.sql"),
         },
+        Migration {
+            version: 13,
+            name: "travel_details",
+            sql: include_str!("../migrations/postgres/0013_travel_details.sql"),
+        },
     ];
 
     /// Connects to the database at `url`.

@@ -85,6 +85,11 @@ impl SqliteStore {
             name: "certificates",
             sql: include_str!("../migrations/sqlite/0012_certificates.sql"),
         },
+        Migration {
+            version: 13,
+            name: "travel_details",
+            sql: include_str!("../migrations/sqlite/0013_travel_details.sql"),
+        },
     ];
 
     /// Opens (creating if missing) the database at `url` (`sqlite://PATH` or `sqlite::memory:`).
