@@ -8,8 +8,9 @@ use crate::error::{AppError, Refusal};
 use crate::vault::Vault;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use teeka_cert::certificate::CertificateFacts;
+use teeka_cert::certificate::{CertificateFacts, DccHolder};
 use teeka_crypto::issuer::{IssuerKey, IssuerKeyRing};
+use teeka_domain::travel::{TravelDetails, icao_transliteration};
 use teeka_domain::{CentreId, Gender, PersonName};
 use teeka_store::Store;
 use teeka_store::certificate::CertificateRow;
@@ -77,6 +78,22 @@ impl Issuer {
         }
     }
 
+    /// A key generation's Document Signer Certificate for EU DCCs (DER): self-signed, valid for
+    /// five years from the generation's creation, the same bytes every time.
+    ///
+    /// # Errors
+    /// When the key cannot be encoded (never, for keys from the ring).
+    pub fn signer_certificate(&self, key: &IssuerKey) -> Result<Vec<u8>, AppError> {
+        const FIVE_YEARS: i64 = 5 * 365 * 86_400;
+        teeka_cert::dcc::signer::signer_certificate(
+            &key.p256,
+            &key.kid,
+            key.created_ms.div_euclid(1000),
+            FIVE_YEARS,
+        )
+        .map_err(AppError::Crypto)
+    }
+
     /// Where a key generation's public key is named: the JWKS entry with its kid.
     #[must_use]
     pub fn verification_method(&self, kid: &str) -> String {
@@ -124,6 +141,8 @@ pub struct IssuedCertificate {
     pub credential: Value,
     /// The SMART Health Card, as its numeric QR text (`shc:/…`).
     pub shc: String,
+    /// The EU Digital COVID Certificate (`HC1:…`), when the person gave travel details.
+    pub dcc: Option<String>,
 }
 
 impl IssuedCertificate {
@@ -158,6 +177,7 @@ pub fn sign_documents(
     issuer: &Issuer,
     row: CertificateRow,
     facts: CertificateFacts,
+    traveller: Option<&DccHolder>,
 ) -> Result<IssuedCertificate, AppError> {
     let key: &IssuerKey = issuer.keys.get(&row.kid).ok_or_else(|| {
         AppError::Crypto(format!(
@@ -180,11 +200,31 @@ pub fn sign_documents(
         &thumbprint,
     )
     .map_err(|e| AppError::Crypto(format!("signing a health card: {e}")))?;
+    let dcc = match traveller {
+        None => None,
+        Some(holder) => {
+            const A_YEAR: i64 = 365 * 86_400;
+            let signer = issuer.signer_certificate(key)?;
+            let iat = row.issued_at_ms.div_euclid(1000);
+            Some(
+                teeka_cert::dcc::issue_dcc(
+                    &facts.dcc_payload(holder),
+                    "IN",
+                    iat,
+                    iat + A_YEAR,
+                    p256,
+                    &teeka_cert::trust::dcc_kid(&signer),
+                )
+                .map_err(|e| AppError::Crypto(format!("signing an EU certificate: {e}")))?,
+            )
+        }
+    };
     Ok(IssuedCertificate {
         row,
         facts,
         credential,
         shc,
+        dcc,
     })
 }
 
@@ -234,6 +274,18 @@ pub async fn certificates_for(
     if doses.is_empty() {
         return Err(none());
     }
+    // Travel details are the person's own: a partner's copy never carries them.
+    let traveller = match store.travel_details_of(person.subject_id).await? {
+        Some(sealed) if grant.is_the_person() => Some(open_travel_details(
+            vault,
+            grant,
+            person.account_id,
+            person.subject_id,
+            person.birth_year,
+            &sealed,
+        )?),
+        _ => None,
+    };
     let vaccines = store.list_vaccines().await?;
     let primary = |name: &str| {
         vaccines
@@ -303,9 +355,139 @@ pub async fn certificates_for(
             issuer: issuer.origin.clone(),
             issued_at: rfc3339(row.issued_at_ms),
         };
-        out.push(sign_documents(issuer, row, facts)?);
+        out.push(sign_documents(issuer, row, facts, traveller.as_ref())?);
     }
     Ok(out)
+}
+
+/// Ours: travel details are given by the person themself, not through a partner.
+pub const TRAVEL_DETAILS_SELF_ONLY: &str = "TKACRT0003";
+
+fn travel_details_context(subject_id: uuid::Uuid) -> Vec<u8> {
+    SealedColumn::TravelDetails.bound_to(subject_id.as_bytes())
+}
+
+fn open_travel_details(
+    vault: &Vault,
+    grant: &CitizenGrant,
+    account_id: uuid::Uuid,
+    subject_id: uuid::Uuid,
+    birth_year: i32,
+    sealed: &[u8],
+) -> Result<DccHolder, AppError> {
+    let record = vault.open(
+        grant,
+        account_id,
+        sealed,
+        &travel_details_context(subject_id),
+    )?;
+    let details = TravelDetails::from_record(
+        &String::from_utf8_lossy(&record),
+        birth_year,
+        crate::clock::today_in_india().date(),
+    )?;
+    Ok(DccHolder {
+        surname_icao: icao_transliteration(&details.surname),
+        given_names_icao: icao_transliteration(&details.given_names),
+        date_of_birth: details.date_of_birth_text(),
+        surname: details.surname,
+        given_names: details.given_names,
+    })
+}
+
+/// The person on the grant's account with `reference_id`, read with `event` on the ledger.
+async fn own_person(
+    store: &Store,
+    grant: &CitizenGrant,
+    reference_id: &str,
+    event: &teeka_store::identity::AccessEventRecord,
+) -> Result<teeka_store::identity::BeneficiaryRow, AppError> {
+    if !grant.is_the_person() {
+        return Err(AppError::refused(
+            Refusal::Forbidden,
+            TRAVEL_DETAILS_SELF_ONLY,
+            "Travel details are given by the person, not through a partner",
+        ));
+    }
+    let (rows, _) = store.read_beneficiaries(grant.account_id(), event).await?;
+    rows.into_iter()
+        .find(|r| r.reference_id == reference_id.trim())
+        .ok_or_else(|| {
+            AppError::refused(
+                Refusal::NotFound,
+                NO_CERTIFICATE,
+                "No certificate for that beneficiary on this account",
+            )
+        })
+}
+
+/// Keeps a person's travel details (the name as in their passport and the full date of birth,
+/// which must fall in the registered year), sealed, so their certificates also come as EU
+/// DCCs. Only the person themself gives them. One ledger entry for the read of the account's
+/// people and one for the write.
+///
+/// # Errors
+/// A refusal naming the field that is wrong, or when the person is not on this account.
+pub async fn set_travel_details(
+    store: &Store,
+    vault: &Vault,
+    grant: &CitizenGrant,
+    reference_id: &str,
+    (surname, given_names, date_of_birth): (&str, &str, &str),
+    request_id: &str,
+) -> Result<(), AppError> {
+    let read = grant.event(
+        "beneficiary.read",
+        "the beneficiary's mobile holder gave travel details",
+        request_id,
+    );
+    let person = own_person(store, grant, reference_id, &read).await?;
+    let details = TravelDetails::parse(
+        surname,
+        given_names,
+        date_of_birth,
+        person.birth_year,
+        crate::clock::today_in_india().date(),
+    )?;
+    let sealed = vault.seal(
+        details.to_record().as_bytes(),
+        &travel_details_context(person.subject_id),
+    )?;
+    let event = grant.event(
+        "certificate.travel_details",
+        "passport name and date of birth kept for an EU certificate",
+        request_id,
+    );
+    store
+        .put_travel_details(person.subject_id, &sealed, &event)
+        .await?;
+    Ok(())
+}
+
+/// Removes a person's travel details; whether there were any. On the ledger.
+///
+/// # Errors
+/// When the person is not on this account.
+pub async fn remove_travel_details(
+    store: &Store,
+    grant: &CitizenGrant,
+    reference_id: &str,
+    request_id: &str,
+) -> Result<bool, AppError> {
+    let read = grant.event(
+        "beneficiary.read",
+        "the beneficiary's mobile holder removed travel details",
+        request_id,
+    );
+    let person = own_person(store, grant, reference_id, &read).await?;
+    let event = grant.event(
+        "certificate.travel_details_removed",
+        "passport name and date of birth removed",
+        request_id,
+    );
+    Ok(store
+        .delete_travel_details(person.subject_id, &event)
+        .await?)
 }
 
 /// The revocation list: SHA-256 of each revoked certificate's id (a verifier hashes the id it
@@ -315,11 +497,16 @@ pub async fn certificates_for(
 /// # Errors
 /// When the store fails.
 pub async fn revocation_list(store: &Store, issuer: &Issuer) -> Result<Value, AppError> {
-    let revoked: Vec<String> = store
-        .revoked_certificates()
-        .await?
-        .into_iter()
-        .map(|(id, _)| revocation_hash(&id))
+    let ids = store.revoked_certificates().await?;
+    let revoked: Vec<String> = ids.iter().map(|(id, _)| revocation_hash(id)).collect();
+    // The EU's hashed-UCI method: the first 16 bytes of SHA-256 over the UVCI.
+    let dcc_revoked: Vec<String> = ids
+        .iter()
+        .map(|(id, _)| {
+            hex::encode(teeka_cert::dcc::revocation_hash_uci(
+                &teeka_cert::certificate::dcc_uci(id),
+            ))
+        })
         .collect();
     let key = issuer.keys.current();
     let body = json!({
@@ -328,6 +515,8 @@ pub async fn revocation_list(store: &Store, issuer: &Issuer) -> Result<Value, Ap
         "generated_at": rfc3339(crate::clock::now_ms()),
         "method": "sha256(certificateId)",
         "revoked": revoked,
+        "dcc_method": "UCI",
+        "dcc_revoked": dcc_revoked,
     });
     let signature = key.ed25519.sign(body.to_string().as_bytes());
     let mut signed = body;
@@ -336,7 +525,7 @@ pub async fn revocation_list(store: &Store, issuer: &Issuer) -> Result<Value, Ap
 }
 
 /// Every issuer key generation's public keys as a JWK set: P-256 (EU DCC, SMART Health Cards;
-/// kid = the RFC 7638 thumbprint) and Ed25519 (W3C credentials; kid = the generation's id).
+/// kid = the RFC 7638 thumbprint, `x5c` = the EU signer certificate) and Ed25519 (W3C credentials; kid = the generation's id).
 #[must_use]
 pub fn issuer_jwks(issuer: &Issuer) -> Value {
     let keys: Vec<Value> = issuer
@@ -344,8 +533,14 @@ pub fn issuer_jwks(issuer: &Issuer) -> Value {
         .all()
         .iter()
         .flat_map(|k| {
+            let mut ec = teeka_cert::shc::public_jwk(k.p256.verifying_key());
+            // The EU DCC signer certificate, so a verifier finds the key by its EU kid too.
+            if let Ok(der) = issuer.signer_certificate(k) {
+                use base64::Engine as _;
+                ec["x5c"] = json!([base64::engine::general_purpose::STANDARD.encode(der)]);
+            }
             [
-                teeka_cert::shc::public_jwk(k.p256.verifying_key()),
+                ec,
                 teeka_cert::certificate::ed25519_jwk(&k.ed25519.public(), &k.kid),
             ]
         })
@@ -367,6 +562,18 @@ pub fn issuer_pem(issuer: &Issuer) -> String {
         ));
     }
     out
+}
+
+/// Every key generation's EU DCC signer certificate, as PEM (the EU's trust-list form).
+#[must_use]
+pub fn issuer_signer_certificates_pem(issuer: &Issuer) -> String {
+    issuer
+        .keys
+        .all()
+        .iter()
+        .filter_map(|k| issuer.signer_certificate(k).ok())
+        .map(|der| teeka_cert::dcc::signer::to_pem(&der))
+        .collect()
 }
 
 /// The issuer's own public keys as a verifier's trust list, bound to its origin.
@@ -523,10 +730,10 @@ mod tests {
         };
         let before = Issuer::new(ring.clone(), "teeka.local/access-ledger");
         let old_kid = ring.current().kid.clone();
-        let old = sign_documents(&before, row("1", &old_kid), facts("1")).expect("sign");
+        let old = sign_documents(&before, row("1", &old_kid), facts("1"), None).expect("sign");
         let new_kid = ring.rotate(1).expect("rotate");
         let after = Issuer::new(ring, "teeka.local/access-ledger");
-        let new = sign_documents(&after, row("2", &new_kid), facts("2")).expect("sign");
+        let new = sign_documents(&after, row("2", &new_kid), facts("2"), None).expect("sign");
         let trust = issuer_trust(&after);
         let now = time::OffsetDateTime::now_utc();
         for c in [&old, &new] {

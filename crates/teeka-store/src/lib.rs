@@ -633,6 +633,30 @@ impl Store {
         dispatch!(self, s => s.insert_certificates(rows).await)
     }
 
+    /// Keeps a person's sealed travel details (replacing earlier ones), with its access event.
+    pub async fn put_travel_details(
+        &self,
+        subject_id: Uuid,
+        details_sealed: &[u8],
+        event: &identity::AccessEventRecord,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_travel_details(subject_id, details_sealed, event).await)
+    }
+
+    /// Removes a person's travel details, with its access event; whether there were any.
+    pub async fn delete_travel_details(
+        &self,
+        subject_id: Uuid,
+        event: &identity::AccessEventRecord,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.delete_travel_details(subject_id, event).await)
+    }
+
+    /// A person's sealed travel details, if any.
+    pub async fn travel_details_of(&self, subject_id: Uuid) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self, s => s.travel_details_of(subject_id).await)
+    }
+
     /// Revoked certificates' ids with when they were revoked.
     pub async fn revoked_certificates(&self) -> Result<Vec<(String, i64)>, StoreError> {
         dispatch!(self, s => s.revoked_certificates().await)

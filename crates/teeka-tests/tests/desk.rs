@@ -1173,6 +1173,103 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
         let verdict =
             verify_any(shc.as_bytes(), &trust, &Revocations::default(), now).expect("usable");
         assert!(verdict.valid, "{backend:?}: {verdict:?}");
+        assert!(
+            payloads["certificates"][0]["eu_dcc"].is_null(),
+            "no travel details yet"
+        );
+
+        // A traveller adds passport details; the same certificate then comes as an EU DCC too.
+        let travel = "/api/v2/registration/certificate/travel";
+        for (bad, field) in [
+            (
+                json!({ "beneficiary_reference_id": person, "surname": "कुमार", "date_of_birth": "1980-04-01" }),
+                "surname",
+            ),
+            (
+                json!({ "beneficiary_reference_id": person, "surname": "Person", "date_of_birth": "1981-04-01" }),
+                "date_of_birth",
+            ),
+            (
+                json!({ "beneficiary_reference_id": person, "surname": "Person" }),
+                "date_of_birth",
+            ),
+        ] {
+            let (status, answer) =
+                call(w.addr, Method::POST, travel, Some(&token), Some(bad)).await;
+            assert_eq!(status, 400, "{backend:?}: {answer}");
+            assert!(
+                answer["error"].as_str().is_some_and(|e| e.contains(field)),
+                "{answer}"
+            );
+        }
+        let (status, _) = call(
+            w.addr,
+            Method::POST,
+            travel,
+            Some(&token),
+            Some(json!({ "beneficiary_reference_id": person, "surname": "Person", "given_names": "Test", "date_of_birth": "1980-04-01" })),
+        )
+        .await;
+        assert_eq!(status, 204, "{backend:?}");
+        let (status, payloads) = call(
+            w.addr,
+            Method::GET,
+            &format!(
+                "/api/v2/registration/certificate/public/qr?beneficiary_reference_id={person}"
+            ),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{payloads}");
+        let dcc = payloads["certificates"][0]["eu_dcc"]
+            .as_str()
+            .expect("an EU DCC")
+            .to_owned();
+        assert!(dcc.starts_with("HC1:"));
+        // With the published JWKS (its x5c) and with the signer certificates as an EU trust list.
+        let verdict =
+            verify_any(dcc.as_bytes(), &trust, &Revocations::default(), now).expect("usable");
+        assert!(verdict.valid, "{backend:?}: {verdict:?}");
+        assert_eq!(verdict.format, "eu-dcc");
+        assert_eq!(verdict.subject["dob"], "1980-04-01", "{verdict:?}");
+        let dsc = teeka_loadgen::request(
+            w.addr,
+            Method::GET,
+            "/api/v1/certificates/dsc.pem",
+            &[],
+            None,
+        )
+        .await
+        .expect("dsc");
+        let mut eu_trust = TrustList::new();
+        eu_trust
+            .add_pem(&String::from_utf8_lossy(&dsc.body))
+            .expect("signer certificates");
+        let verdict =
+            verify_any(dcc.as_bytes(), &eu_trust, &Revocations::default(), now).expect("usable");
+        assert!(verdict.valid, "{backend:?}: {verdict:?}");
+        let (_, claims) = teeka_cert::dcc::decode(&dcc).expect("decodes");
+        let hcert = claims.hcert_json().to_string();
+        assert!(
+            !hcert.contains(&person) && !hcert.contains(&aadhaar(7)),
+            "{hcert}"
+        );
+        // Nobody else sets or reads them: another account's token finds no such person.
+        let (other_token, _) = citizen(w.addr, &w.store, &w.vault, &w.outbox, 9, 1990).await;
+        let (status, _) = call(
+            w.addr,
+            Method::POST,
+            travel,
+            Some(&other_token),
+            Some(json!({ "beneficiary_reference_id": person, "surname": "X", "date_of_birth": "1980-04-01" })),
+        )
+        .await;
+        assert_eq!(status, 404, "{backend:?}");
+        assert_eq!(
+            subject_events(&w.store, "certificate.travel_details").await,
+            1
+        );
 
         // A correction revokes the certificate and issues a new one.
         let dose_id = recorded["dose_id"].as_str().expect("dose id");
@@ -1237,6 +1334,10 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
             .expect("usable");
             assert!(!verdict.valid, "{backend:?}: {what}: {verdict:?}");
         }
+        // The EU DCC of the revoked certificate is on the list by its hashed UCI.
+        let verdict =
+            verify_any(dcc.as_bytes(), &trust, &revocations(&revoked), now).expect("usable");
+        assert!(!verdict.valid, "{backend:?}: revoked DCC: {verdict:?}");
         // The SMART Health Card of the revoked certificate is on its key's CRL.
         let (jws, _) = teeka_cert::shc::decode(shc).expect("card");
         let kid = jws.kid().expect("kid").to_owned();

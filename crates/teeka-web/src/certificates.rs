@@ -2,8 +2,8 @@
 //! partner within a `certificate` consent); the issuer's public keys (JWKS and PEM) and the
 //! signed revocation list, public and cacheable; and the universal verifier as a web call.
 
-use crate::cowin::citizen::request_id;
-use crate::cowin::params::Params;
+use crate::cowin::citizen::{Citizen, request_id, text_of};
+use crate::cowin::params::{Params, read_json};
 use crate::error::{ApiError, CowinError};
 use crate::partner::Caller;
 use crate::state::AppState;
@@ -101,7 +101,8 @@ pub async fn download(
 }
 
 /// `GET /api/v2/registration/certificate/public/qr?beneficiary_reference_id=` → every live
-/// certificate with its QR payloads: the signed W3C credential and the SMART Health Card.
+/// certificate with its QR payloads: the signed W3C credential, the SMART Health Card, and the
+/// EU DCC when the person gave travel details (`null` otherwise).
 pub async fn qr_payloads(
     State(app): State<AppState>,
     caller: Caller,
@@ -120,12 +121,79 @@ pub async fn qr_payloads(
                 "kid": c.row.kid,
                 "credential": c.credential,
                 "shc": c.shc,
+                "eu_dcc": c.dcc,
             })
         })
         .collect();
     Ok(private(
         axum::Json(json!({ "certificates": certificates })).into_response(),
     ))
+}
+
+/// A traveller's details for the EU certificate, as sent.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TravelDetailsBody {
+    beneficiary_reference_id: Option<Value>,
+    surname: Option<String>,
+    #[serde(default)]
+    given_names: Option<String>,
+    date_of_birth: Option<String>,
+}
+
+/// `POST /api/v2/registration/certificate/travel {beneficiary_reference_id, surname,
+/// given_names, date_of_birth}` (the person's own token) → 204; from then on the person's
+/// certificates also come as EU DCCs (`eu_dcc` in the QR payloads).
+pub async fn set_travel_details(
+    State(app): State<AppState>,
+    Citizen(grant): Citizen,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CowinError> {
+    let b: TravelDetailsBody = read_json(&body)?;
+    let reference = b
+        .beneficiary_reference_id
+        .as_ref()
+        .and_then(text_of)
+        .ok_or_else(|| CowinError::missing("beneficiary_reference_id"))?;
+    let surname = b.surname.ok_or_else(|| CowinError::missing("surname"))?;
+    let date_of_birth = b
+        .date_of_birth
+        .ok_or_else(|| CowinError::missing("date_of_birth"))?;
+    teeka_app::certificates::set_travel_details(
+        &app.store,
+        &app.vault,
+        &grant,
+        &reference,
+        (
+            &surname,
+            b.given_names.as_deref().unwrap_or_default(),
+            &date_of_birth,
+        ),
+        &request_id(&headers),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /api/v2/registration/certificate/travel?beneficiary_reference_id=` → 204 (404 when
+/// the person is not on this account).
+pub async fn remove_travel_details(
+    State(app): State<AppState>,
+    Citizen(grant): Citizen,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, CowinError> {
+    let params = Params::parse(query.as_deref())?;
+    let reference = params.required_text("beneficiary_reference_id")?.to_owned();
+    teeka_app::certificates::remove_travel_details(
+        &app.store,
+        &grant,
+        &reference,
+        &request_id(&headers),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /api/v2/registration/certificate/status` (CoWIN's KYC-VS) → each member's status,
@@ -180,6 +248,18 @@ pub async fn keys_pem(State(app): State<AppState>) -> Response {
     )
 }
 
+/// `GET /api/v1/certificates/dsc.pem` → every key generation's EU DCC signer certificate
+/// (X.509, PEM), as an EU trust list holds them.
+pub async fn signer_certificates(State(app): State<AppState>) -> Response {
+    public_cacheable(
+        (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            teeka_app::certificates::issuer_signer_certificates_pem(&app.issuer),
+        )
+            .into_response(),
+    )
+}
+
 /// `GET /api/v1/certificates/revoked` → the signed list of revoked certificates (hashed ids).
 pub async fn revoked(State(app): State<AppState>) -> Result<Response, ApiError> {
     let list = revocation_list(&app.store, &app.issuer).await?;
@@ -222,12 +302,9 @@ pub async fn verify(State(app): State<AppState>, body: Bytes) -> Result<Response
     let trust = issuer_trust(&app.issuer);
     let mut revocations = Revocations::default();
     let list = revocation_list(&app.store, &app.issuer).await?;
-    if let Some(hashes) = list["revoked"].as_array() {
-        revocations.credential_hashes = hashes
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect();
+    // Our own list always reads; a failure here is a bug, not the caller's input.
+    if let Err(e) = revocations.add_json(&list.to_string()) {
+        tracing::error!(error = %e, "own revocation list unreadable");
     }
     // Canonicalisation is CPU work: off the async workers, so a burst of verifications does not
     // stall every other request.

@@ -190,6 +190,11 @@ fn cowin_routes(state: AppState, t: &mut RouteTable) -> Router<AppState> {
             "/v2/registration/certificate/status",
             get(certificates::status),
         )
+        .at(
+            t,
+            "/v2/registration/certificate/travel",
+            post(certificates::set_travel_details).delete(certificates::remove_travel_details),
+        )
         .route_layer(axum::middleware::from_fn(label_route))
         .fallback(cowin_not_found)
         .method_not_allowed_fallback(cowin_method_not_allowed)
@@ -281,6 +286,11 @@ pub fn build_router_and_table(state: AppState) -> (Router, RouteTable) {
             t,
             "/api/v1/certificates/keys.pem",
             get(certificates::keys_pem),
+        )
+        .at(
+            t,
+            "/api/v1/certificates/dsc.pem",
+            get(certificates::signer_certificates),
         )
         .route_layer(axum::middleware::from_fn(label_route));
     // Every route here is guarded by `staff::guard`, which looks it up in `staff::STAFF_ROUTES`
