@@ -1116,6 +1116,31 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
             (403, Some("TKAPTN0005")),
             "{backend:?}: the consent does not cover certificates"
         );
+        // A certificate shows name, gender and age: a consent to the name alone is not enough.
+        let name_only = consent(
+            app.addr,
+            &store,
+            &vault,
+            &outbox,
+            &key,
+            mobile,
+            json!({"scopes": "beneficiary_read,certificate", "fields": "name", "days": 1}),
+        )
+        .await;
+        let (status, answer) = as_partner(
+            app.addr,
+            Method::GET,
+            &download(&pairwise),
+            &key,
+            Some(&name_only),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, error_code(&answer)),
+            (403, Some("TKAPTN0005")),
+            "{backend:?}: {answer}"
+        );
         // The person approves certificates too; the partner names them by its own id.
         let with_certificate = consent(
             app.addr,
@@ -1124,7 +1149,7 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
             &outbox,
             &key,
             mobile,
-            json!({"scopes": "beneficiary_read,certificate", "fields": "name", "days": 1}),
+            json!({"scopes": "beneficiary_read,certificate", "fields": "name,gender,birth_year", "days": 1}),
         )
         .await;
         let pdf = teeka_loadgen::request(
@@ -1141,7 +1166,7 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
         .expect("download");
         assert_eq!(pdf.status.as_u16(), 200, "{backend:?}");
         assert!(pdf.body.starts_with(b"%PDF-"));
-        let printed = String::from_utf8_lossy(&pdf.body);
+        let printed = teeka_tests::pdf_text(&pdf.body);
         assert!(
             printed.contains(&pairwise) && !printed.contains(&reference),
             "{backend:?}: the partner's copy names the person by the partner's id"

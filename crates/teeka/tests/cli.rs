@@ -1496,7 +1496,25 @@ fn teeka_verify_agrees_with_the_real_vectors_and_exits_0_1_2() {
             assert!(verdict["reason"].is_string(), "{case}: {verdict}");
         }
     }
-    // Not a certificate, and an image: unusable.
+    // Pictures of QR codes (PNG): a card with a warning (valid), one whose digits are not in a
+    // numeric segment (invalid).
+    for (picture, code) in [
+        ("negative/test-example-00-g-qr-code-inflated-to-v22.png", 0),
+        (
+            "negative/test-example-00-g-qr-code-0-single_qr_segment.png",
+            1,
+        ),
+    ] {
+        let (exit, verdict) = verify(&[
+            &trust,
+            &os(&fixture("shc/issuer/.well-known/jwks.json")),
+            &at,
+            "2022-05-31T00:00:00Z".as_ref(),
+            &os(&fixture(&format!("shc/{picture}"))),
+        ]);
+        assert_eq!(exit, code, "{picture}: {verdict}");
+    }
+    // Not a certificate, and a broken image: unusable.
     let junk = dir.path().join("junk.txt");
     std::fs::write(&junk, "hello").expect("write");
     let png = dir.path().join("qr.png");
