@@ -698,7 +698,9 @@ mod tests {
     #[test]
     fn a_rotated_ring_keeps_old_certificates_verifying() {
         use teeka_cert::verify::{Revocations, verify_any};
-        let mut ring = IssuerKeyRing::generate(0).expect("ring");
+        // Key generations made now: their EU signer certificates (x5c in the JWKS) are valid now.
+        let made = crate::clock::now_ms();
+        let mut ring = IssuerKeyRing::generate(made).expect("ring");
         let facts = |id: &str| CertificateFacts {
             certificate_id: id.into(),
             kind: "final".into(),
@@ -731,7 +733,7 @@ mod tests {
         let before = Issuer::new(ring.clone(), "teeka.local/access-ledger");
         let old_kid = ring.current().kid.clone();
         let old = sign_documents(&before, row("1", &old_kid), facts("1"), None).expect("sign");
-        let new_kid = ring.rotate(1).expect("rotate");
+        let new_kid = ring.rotate(made + 1).expect("rotate");
         let after = Issuer::new(ring, "teeka.local/access-ledger");
         let new = sign_documents(&after, row("2", &new_kid), facts("2"), None).expect("sign");
         let trust = issuer_trust(&after);
@@ -745,7 +747,10 @@ mod tests {
             assert!(card.valid, "{card:?}");
         }
         // Only the published keys verify: a ring that never held the old key does not.
-        let stranger = Issuer::new(IssuerKeyRing::generate(0).expect("ring"), "teeka.local/x");
+        let stranger = Issuer::new(
+            IssuerKeyRing::generate(made).expect("ring"),
+            "teeka.local/x",
+        );
         let verdict = verify_any(
             old.qr_text().as_bytes(),
             &issuer_trust(&stranger),
