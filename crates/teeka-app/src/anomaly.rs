@@ -210,5 +210,12 @@ mod tests {
         };
         assert!(day.is_odd_minute(13 * 60 + 30));
         assert!(!day.is_odd_minute(14 * 60));
+        // An empty window (start equal to end) switches the rule off.
+        let never = AnomalyConfig {
+            odd_hours_from_minute: 0,
+            odd_hours_until_minute: 0,
+            ..c
+        };
+        assert!((0..24 * 60).all(|m| !never.is_odd_minute(m)));
     }
 }
