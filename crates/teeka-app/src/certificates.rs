@@ -64,6 +64,9 @@ pub struct Issuer {
     pub keys: Arc<IssuerKeyRing>,
     /// E.g. `https://teeka.local`.
     pub origin: String,
+    /// Each generation's EU DCC signer certificate (DER), by kid: made once, since every
+    /// JWKS request and every EU certificate needs one.
+    signers: Arc<Vec<(String, Vec<u8>)>>,
 }
 
 impl Issuer {
@@ -71,27 +74,39 @@ impl Issuer {
     /// `https://teeka.local`).
     #[must_use]
     pub fn new(keys: IssuerKeyRing, ledger_origin: &str) -> Self {
+        const FIVE_YEARS: i64 = 5 * 365 * 86_400;
         let host = ledger_origin.split('/').next().unwrap_or("teeka.local");
+        // A generation's Document Signer Certificate: self-signed, valid for five years from the
+        // generation's creation, the same bytes every time. Encoding fails only for a key the
+        // ring could not hold; such a generation simply signs no EU certificates.
+        let signers = keys
+            .all()
+            .iter()
+            .filter_map(|k| {
+                teeka_cert::dcc::signer::signer_certificate(
+                    &k.p256,
+                    &k.kid,
+                    k.created_ms.div_euclid(1000),
+                    FIVE_YEARS,
+                )
+                .ok()
+                .map(|der| (k.kid.clone(), der))
+            })
+            .collect();
         Self {
             keys: Arc::new(keys),
             origin: format!("https://{host}"),
+            signers: Arc::new(signers),
         }
     }
 
-    /// A key generation's Document Signer Certificate for EU DCCs (DER): self-signed, valid for
-    /// five years from the generation's creation, the same bytes every time.
-    ///
-    /// # Errors
-    /// When the key cannot be encoded (never, for keys from the ring).
-    pub fn signer_certificate(&self, key: &IssuerKey) -> Result<Vec<u8>, AppError> {
-        const FIVE_YEARS: i64 = 5 * 365 * 86_400;
-        teeka_cert::dcc::signer::signer_certificate(
-            &key.p256,
-            &key.kid,
-            key.created_ms.div_euclid(1000),
-            FIVE_YEARS,
-        )
-        .map_err(AppError::Crypto)
+    /// A key generation's EU DCC Document Signer Certificate (DER).
+    #[must_use]
+    pub fn signer_certificate(&self, kid: &str) -> Option<&[u8]> {
+        self.signers
+            .iter()
+            .find(|(k, _)| k == kid)
+            .map(|(_, der)| der.as_slice())
     }
 
     /// Where a key generation's public key is named: the JWKS entry with its kid.
@@ -204,7 +219,9 @@ pub fn sign_documents(
         None => None,
         Some(holder) => {
             const A_YEAR: i64 = 365 * 86_400;
-            let signer = issuer.signer_certificate(key)?;
+            let signer = issuer.signer_certificate(&key.kid).ok_or_else(|| {
+                AppError::Crypto(format!("key {} has no EU signer certificate", key.kid))
+            })?;
             let iat = row.issued_at_ms.div_euclid(1000);
             Some(
                 teeka_cert::dcc::issue_dcc(
@@ -213,7 +230,7 @@ pub fn sign_documents(
                     iat,
                     iat + A_YEAR,
                     p256,
-                    &teeka_cert::trust::dcc_kid(&signer),
+                    &teeka_cert::trust::dcc_kid(signer),
                 )
                 .map_err(|e| AppError::Crypto(format!("signing an EU certificate: {e}")))?,
             )
@@ -275,17 +292,23 @@ pub async fn certificates_for(
         return Err(none());
     }
     // Travel details are the person's own: a partner's copy never carries them.
-    let traveller = match store.travel_details_of(person.subject_id).await? {
-        Some(sealed) if grant.is_the_person() => Some(open_travel_details(
-            vault,
-            grant,
-            person.account_id,
-            person.subject_id,
-            person.birth_year,
-            &sealed,
-        )?),
-        _ => None,
+    let sealed_travel = if grant.is_the_person() {
+        store.travel_details_of(person.subject_id).await?
+    } else {
+        None
     };
+    let traveller = sealed_travel
+        .map(|sealed| {
+            open_travel_details(
+                vault,
+                grant,
+                person.account_id,
+                person.subject_id,
+                person.birth_year,
+                &sealed,
+            )
+        })
+        .transpose()?;
     let vaccines = store.list_vaccines().await?;
     let primary = |name: &str| {
         vaccines
@@ -535,7 +558,7 @@ pub fn issuer_jwks(issuer: &Issuer) -> Value {
         .flat_map(|k| {
             let mut ec = teeka_cert::shc::public_jwk(k.p256.verifying_key());
             // The EU DCC signer certificate, so a verifier finds the key by its EU kid too.
-            if let Ok(der) = issuer.signer_certificate(k) {
+            if let Some(der) = issuer.signer_certificate(&k.kid) {
                 use base64::Engine as _;
                 ec["x5c"] = json!([base64::engine::general_purpose::STANDARD.encode(der)]);
             }
@@ -571,8 +594,8 @@ pub fn issuer_signer_certificates_pem(issuer: &Issuer) -> String {
         .keys
         .all()
         .iter()
-        .filter_map(|k| issuer.signer_certificate(k).ok())
-        .map(|der| teeka_cert::dcc::signer::to_pem(&der))
+        .filter_map(|k| issuer.signer_certificate(&k.kid))
+        .map(teeka_cert::dcc::signer::to_pem)
         .collect()
 }
 
@@ -703,23 +726,8 @@ mod tests {
         let mut ring = IssuerKeyRing::generate(made).expect("ring");
         let facts = |id: &str| CertificateFacts {
             certificate_id: id.into(),
-            kind: "final".into(),
-            reference_id: "12345678901234".into(),
-            name: "Asha Kumari".into(),
-            gender: "Female".into(),
-            birth_year: 1990,
-            age: 36,
-            vaccine: "COVISHIELD".into(),
-            batch: "B1".into(),
-            dose: 2,
-            total_doses: 2,
-            given_on: "2026-11-23".into(),
-            given_at: "2026-11-23T05:30:00Z".into(),
-            centre_name: "PHC".into(),
-            district: "Thane".into(),
-            state: "Maharashtra".into(),
             issuer: "https://teeka.local".into(),
-            issued_at: "2026-11-23T05:30:00Z".into(),
+            ..CertificateFacts::example()
         };
         let row = |id: &str, kid: &str| CertificateRow {
             certificate_id: id.into(),

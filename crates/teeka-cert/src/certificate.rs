@@ -49,6 +49,34 @@ pub struct CertificateFacts {
     pub issued_at: String,
 }
 
+impl CertificateFacts {
+    /// A made-up person's final certificate (no real data): what tests, benchmarks and
+    /// examples start from, changing the fields they care about.
+    #[must_use]
+    pub fn example() -> Self {
+        Self {
+            certificate_id: "12345678901234567890".into(),
+            kind: "final".into(),
+            reference_id: "12345678901234".into(),
+            name: "Asha Kumari".into(),
+            gender: "Female".into(),
+            birth_year: 1990,
+            age: 36,
+            vaccine: "COVISHIELD".into(),
+            batch: "4121Z005".into(),
+            dose: 2,
+            total_doses: 2,
+            given_on: "2026-11-23".into(),
+            given_at: "2026-11-23T05:30:00Z".into(),
+            centre_name: "PHC Vashi".into(),
+            district: "Thane".into(),
+            state: "Maharashtra".into(),
+            issuer: "https://teeka.example".into(),
+            issued_at: "2026-11-23T05:30:00Z".into(),
+        }
+    }
+}
+
 /// The vaccine's manufacturer, as CoWIN's certificates name it.
 #[must_use]
 pub fn manufacturer_of(vaccine: &str) -> &'static str {
@@ -485,22 +513,8 @@ mod tests {
         CertificateFacts {
             certificate_id: "123456789012".into(),
             kind: "provisional".into(),
-            reference_id: "12345678901234".into(),
-            name: "Asha Kumari".into(),
-            gender: "Female".into(),
-            birth_year: 1990,
-            age: 36,
-            vaccine: "COVISHIELD".into(),
-            batch: "4121Z005".into(),
             dose: 1,
-            total_doses: 2,
-            given_on: "2026-11-23".into(),
-            given_at: "2026-11-23T05:30:00Z".into(),
-            centre_name: "PHC Vashi".into(),
-            district: "Thane".into(),
-            state: "Maharashtra".into(),
-            issuer: "https://teeka.example".into(),
-            issued_at: "2026-11-23T05:30:00Z".into(),
+            ..CertificateFacts::example()
         }
     }
 

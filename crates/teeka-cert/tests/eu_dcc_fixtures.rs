@@ -522,24 +522,8 @@ fn teekas_traveller_certificate_follows_the_schema_and_the_value_sets_and_revoke
     use teeka_cert::certificate::{CertificateFacts, DccHolder, dcc_vaccine_codes};
     use teeka_cert::verify::{Revocations, verify_any};
     let facts = CertificateFacts {
-        certificate_id: "12345678901234567890".into(),
-        kind: "final".into(),
-        reference_id: "12345678901234".into(),
         name: "Asha Mary D'Souza".into(),
-        gender: "Female".into(),
-        birth_year: 1990,
-        age: 36,
-        vaccine: "COVISHIELD".into(),
-        batch: "4121Z005".into(),
-        dose: 2,
-        total_doses: 2,
-        given_on: "2026-11-23".into(),
-        given_at: "2026-11-23T05:30:00Z".into(),
-        centre_name: "PHC Vashi".into(),
-        district: "Thane".into(),
-        state: "Maharashtra".into(),
-        issuer: "https://teeka.example".into(),
-        issued_at: "2026-11-23T05:30:00Z".into(),
+        ..CertificateFacts::example()
     };
     let holder = DccHolder {
         surname: "D'Souza".into(),

@@ -1040,6 +1040,20 @@ async fn every_route_against_every_role() {
     }
 }
 
+/// The QR payloads of a person's certificates, as their holder fetches them.
+async fn qr_payloads(w: &World, token: &str, person: &str) -> Value {
+    let (status, payloads) = call(
+        w.addr,
+        Method::GET,
+        &format!("/api/v2/registration/certificate/public/qr?beneficiary_reference_id={person}"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{payloads}");
+    payloads
+}
+
 /// The QR code of a certificate PDF, read back from the page as a renderer draws it.
 fn qr_text_in_pdf(pdf: &[u8]) -> String {
     let codes = teeka_cert::qr_image::decode_qr_codes(&pdf_page_png(pdf, 150))
@@ -1161,17 +1175,7 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
         let answer: Value = serde_json::from_slice(&answer.body).expect("json");
         assert_eq!(answer["valid"], true, "{answer}");
         // The SMART Health Card of the same dose verifies too.
-        let (status, payloads) = call(
-            w.addr,
-            Method::GET,
-            &format!(
-                "/api/v2/registration/certificate/public/qr?beneficiary_reference_id={person}"
-            ),
-            Some(&token),
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{payloads}");
+        let payloads = qr_payloads(&w, &token, &person).await;
         let shc = payloads["certificates"][0]["shc"].as_str().expect("shc");
         assert!(shc.starts_with("shc:/"));
         let verdict =
@@ -1215,17 +1219,7 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
         )
         .await;
         assert_eq!(status, 204, "{backend:?}");
-        let (status, payloads) = call(
-            w.addr,
-            Method::GET,
-            &format!(
-                "/api/v2/registration/certificate/public/qr?beneficiary_reference_id={person}"
-            ),
-            Some(&token),
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{payloads}");
+        let payloads = qr_payloads(&w, &token, &person).await;
         let dcc = payloads["certificates"][0]["eu_dcc"]
             .as_str()
             .expect("an EU DCC")
@@ -1367,8 +1361,10 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
         .expect("download");
         let renewed = qr_text_in_pdf(&pdf.body);
         assert!(renewed.contains("4121Z026") && !renewed.contains(old_id));
+        // Checked now: the replacement was issued after the first check's time.
+        let later = time::OffsetDateTime::now_utc();
         let verdict =
-            verify_any(renewed.as_bytes(), &trust, &revocations(&revoked), now).expect("usable");
+            verify_any(renewed.as_bytes(), &trust, &revocations(&revoked), later).expect("usable");
         assert!(verdict.valid, "{backend:?}: {verdict:?}");
 
         // Nobody else's token reaches it; every download is on the ledger.

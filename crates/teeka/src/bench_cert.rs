@@ -34,20 +34,10 @@ fn facts(n: usize) -> CertificateFacts {
         kind: "provisional".into(),
         reference_id: format!("{:014}", 10_000_000_000_000u64 + n as u64),
         name: format!("Bench Person {n}"),
-        gender: "Female".into(),
-        birth_year: 1990,
-        age: 36,
-        vaccine: "COVISHIELD".into(),
         batch: "4121Z025".into(),
         dose: 1,
-        total_doses: 2,
-        given_on: "2026-11-23".into(),
-        given_at: "2026-11-23T05:30:00Z".into(),
-        centre_name: "PHC Vashi".into(),
-        district: "Thane".into(),
-        state: "Maharashtra".into(),
         issuer: "https://teeka.local".into(),
-        issued_at: "2026-11-23T05:30:00Z".into(),
+        ..CertificateFacts::example()
     }
 }
 
