@@ -172,6 +172,30 @@ impl Identity<'_> {
 
     /// Sends an OTP whose SMS reads `text(otp)`; with a partner's consent request, the OTP
     /// approves that request (and nothing else).
+    /// Where an OTP request is counted, and under which limits. A citizen's by their network,
+    /// under the per-IP limits. A partner's by the partner: its server asks for many people
+    /// from one address, so the per-IP limits would cap every partner at a household's share
+    /// and let its users' typos lock all of them out. A partner's volume is bounded by its own
+    /// quotas and anomaly rules instead; the per-mobile limits protect each person from
+    /// everyone alike.
+    fn counted_as(&self, client_ip: IpAddr, partner: Option<Uuid>) -> (Vec<u8>, OtpLimits) {
+        match partner {
+            None => (
+                self.vault
+                    .blind_index(b"client_ip", ip_bucket(client_ip).as_bytes()),
+                self.config.limits,
+            ),
+            Some(partner) => (
+                self.vault.blind_index(b"partner", partner.as_bytes()),
+                OtpLimits {
+                    ip_sends_per_hour: i64::MAX,
+                    ip_failures_per_hour: i64::MAX,
+                    ..self.config.limits
+                },
+            ),
+        }
+    }
+
     pub(crate) async fn send_otp_with(
         &self,
         mobile: &Mobile,
@@ -188,6 +212,8 @@ impl Identity<'_> {
             "text": text(&otp),
             "otp": otp,
         });
+        let (counted_as, limits) =
+            self.counted_as(client_ip, consent_request.as_ref().map(|r| r.partner_id));
         let message_id = Uuid::new_v4();
         let mobile_index = self
             .vault
@@ -212,9 +238,7 @@ impl Identity<'_> {
             )?,
             mobile_index,
             otp_hash: otp_hash(self.vault, txn_id, &teeka_crypto::sha256_hex(&otp)),
-            ip_bucket: self
-                .vault
-                .blind_index(b"client_ip", ip_bucket(client_ip).as_bytes()),
+            ip_bucket: counted_as,
             now_ms: now,
             expires_at_ms: now + millis(self.config.otp_ttl),
             sms,
@@ -223,7 +247,7 @@ impl Identity<'_> {
                 r
             }),
         };
-        match self.store.otp_send(&new, &self.config.limits).await? {
+        match self.store.otp_send(&new, &limits).await? {
             OtpSendOutcome::Sent => Ok(txn_id),
             OtpSendOutcome::Cooldown => Err(AppError::refused(
                 Refusal::TooMany,
@@ -277,24 +301,20 @@ impl Identity<'_> {
             ));
         }
         let now = now_ms();
+        let (counted_as, limits) =
+            self.counted_as(client_ip, consent.as_ref().map(|c| c.request.partner_id));
         let attempt = OtpAttempt {
             txn_id,
             otp_hash: otp_hash(self.vault, txn_id, hex),
             now_ms: now,
             new_account_id: Uuid::new_v4(),
             session_token_hash: teeka_crypto::sha256(token.as_bytes()).to_vec(),
-            ip_bucket: self
-                .vault
-                .blind_index(b"client_ip", ip_bucket(client_ip).as_bytes()),
+            ip_bucket: counted_as,
             session_expires_at_ms: now + millis(self.config.session_ttl),
             request_id: request_id.to_owned(),
             consent,
         };
-        match self
-            .store
-            .otp_confirm(&attempt, &self.config.limits)
-            .await?
-        {
+        match self.store.otp_confirm(&attempt, &limits).await? {
             OtpConfirmOutcome::Confirmed { new_account, .. } => Ok((token, new_account)),
             OtpConfirmOutcome::Wrong => Err(AppError::refused(
                 Refusal::Invalid,

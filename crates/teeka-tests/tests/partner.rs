@@ -1223,3 +1223,63 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_partners_sign_ups_are_counted_by_partner_not_by_its_servers_address() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        // A network may ask for 2 OTPs an hour and fail 2; everything else is generous.
+        let mut identity = teeka_tests::generous_identity();
+        identity.limits.ip_sends_per_hour = 2;
+        identity.limits.ip_failures_per_hour = 2;
+        let app = spawn_app_with(store.clone(), no_limits(), vault.clone(), identity).await;
+        let key = partner(&store, "PayHealth", "beneficiary_read", "name", 100_000).await;
+        // One partner server, one address, five people: every consent OTP goes out.
+        let mut last_txn = Value::Null;
+        for n in 0..5 {
+            let (status, sent) = call_with(
+                app.addr,
+                Method::POST,
+                "/api/v2/auth/generateOTP",
+                None,
+                &[("x-api-key", key.as_str())],
+                Some(json!({
+                    "mobile": format!("700000010{n}"),
+                    "scopes": "beneficiary_read", "fields": "name", "days": 1,
+                })),
+            )
+            .await;
+            assert_eq!(status, 200, "{backend:?}: person {n}: {sent}");
+            last_txn = sent["txnId"].clone();
+        }
+        // Users' typos do not lock the partner's other users out: each is just a wrong OTP.
+        for _ in 0..3 {
+            let (status, answer) = call_with(
+                app.addr,
+                Method::POST,
+                "/api/v2/auth/confirmOTP",
+                None,
+                &[("x-api-key", key.as_str())],
+                Some(json!({ "otp": teeka_crypto::sha256_hex("000000"), "txnId": last_txn })),
+            )
+            .await;
+            // A wrong OTP (400), never "too many wrong OTPs from this network" (429).
+            assert_eq!(status, 400, "{backend:?}: {answer}");
+        }
+        // The partner's sends did not use up the address's share: a citizen there still gets
+        // two, and the third is refused as before.
+        for (n, expected) in [(0, 200), (1, 200), (2, 429)] {
+            let (status, answer) = call(
+                app.addr,
+                Method::POST,
+                "/api/v2/auth/public/generateOTP",
+                None,
+                Some(json!({ "mobile": format!("710000000{n}") })),
+            )
+            .await;
+            assert_eq!(status, expected, "{backend:?}: citizen {n}: {answer}");
+        }
+    }
+}
