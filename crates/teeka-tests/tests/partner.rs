@@ -1068,7 +1068,7 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
             &store,
             "TravelPass",
             "beneficiary_read,certificate,status_check",
-            "name",
+            "name,gender,birth_year",
             100_000,
         )
         .await;
@@ -1116,6 +1116,31 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
             (403, Some("TKAPTN0005")),
             "{backend:?}: the consent does not cover certificates"
         );
+        // A certificate shows name, gender and age: a consent to the name alone is not enough.
+        let name_only = consent(
+            app.addr,
+            &store,
+            &vault,
+            &outbox,
+            &key,
+            mobile,
+            json!({"scopes": "beneficiary_read,certificate", "fields": "name", "days": 1}),
+        )
+        .await;
+        let (status, answer) = as_partner(
+            app.addr,
+            Method::GET,
+            &download(&pairwise),
+            &key,
+            Some(&name_only),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, error_code(&answer)),
+            (403, Some("TKAPTN0005")),
+            "{backend:?}: {answer}"
+        );
         // The person approves certificates too; the partner names them by its own id.
         let with_certificate = consent(
             app.addr,
@@ -1124,7 +1149,7 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
             &outbox,
             &key,
             mobile,
-            json!({"scopes": "beneficiary_read,certificate", "fields": "name", "days": 1}),
+            json!({"scopes": "beneficiary_read,certificate", "fields": "name,gender,birth_year", "days": 1}),
         )
         .await;
         let pdf = teeka_loadgen::request(

@@ -30,11 +30,19 @@ async fn certificates_of_caller(
     if let Caller::Partner(p) = caller {
         // The certificate shows the person's name, gender and age: a consent must cover them.
         use teeka_domain::partner::SharedField;
-        if !p.fields().contains(&SharedField::Name) {
+        if ![
+            SharedField::Name,
+            SharedField::Gender,
+            SharedField::BirthYear,
+        ]
+        .iter()
+        .all(|f| p.fields().contains(f))
+        {
             return Err(CowinError::new(
                 StatusCode::FORBIDDEN,
                 teeka_app::access::SCOPE_NOT_ALLOWED,
-                "A certificate shows the person's name: the consent does not include it",
+                "A certificate shows the person's name, gender and age: the consent must \
+                 include name, gender and birth_year",
             ));
         }
     }
