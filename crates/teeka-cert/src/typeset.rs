@@ -173,7 +173,7 @@ enum Item {
         x2: f32,
         y: f32,
     },
-    Squares(Vec<(f32, f32, f32)>),
+    Rectangles(Vec<(f32, f32, f32, f32)>),
 }
 
 /// Why a document could not be written.
@@ -198,10 +198,10 @@ impl Sheet {
         self.items.push(Item::Rule { x1, x2, y });
     }
 
-    /// Filled black squares (`x`, `y` of the top-left corner, side): a QR code's dark modules,
-    /// drawn as vectors so they stay sharp at any zoom and print size.
-    pub fn squares(&mut self, squares: Vec<(f32, f32, f32)>) {
-        self.items.push(Item::Squares(squares));
+    /// Filled black rectangles (`x`, `y` of the top-left corner, width, height): a QR code's
+    /// dark modules, drawn as vectors so they stay sharp at any zoom and print size.
+    pub fn rectangles(&mut self, rectangles: Vec<(f32, f32, f32, f32)>) {
+        self.items.push(Item::Rectangles(rectangles));
     }
 
     /// The one-page A4 document, with `title` in its metadata.
@@ -247,10 +247,10 @@ impl Sheet {
                         }
                     }
                 }
-                Item::Squares(squares) => {
+                Item::Rectangles(rectangles) => {
                     let mut path = PathBuilder::new();
-                    for (x, y, side) in squares {
-                        if let Some(rect) = Rect::from_xywh(*x, *y, *side, *side) {
+                    for (x, y, width, height) in rectangles {
+                        if let Some(rect) = Rect::from_xywh(*x, *y, *width, *height) {
                             path.push_rect(rect);
                         }
                     }

@@ -653,6 +653,51 @@ async fn people_with_doses(db: &TestDb, gender: i32, n: usize, day: &str) {
     }
 }
 
+/// Adverse event reports at centre 1, `n` of each severity, each on a different dose, from one
+/// vaccinator.
+async fn adverse_events(db: &TestDb, counts: &[(&str, usize)]) {
+    let (uuid, staff, bytes, no, yes) = match db.backend {
+        Backend::Sqlite => (
+            "randomblob(16)",
+            "x'00000000000000000000000000000001'",
+            "x'00'",
+            "0",
+            "1",
+        ),
+        Backend::Postgres => (
+            "gen_random_uuid()",
+            "'00000000-0000-0000-0000-000000000001'::uuid",
+            "'\\x00'::bytea",
+            "FALSE",
+            "TRUE",
+        ),
+    };
+    raw_execute(
+        db,
+        &format!(
+            "INSERT INTO staff_accounts (staff_id, username, role, scope_kind, scope_id, password_hash, \
+             must_change_password, totp_secret_sealed, totp_last_step, failed_logins, locked_until, \
+             disabled, created_at) VALUES ({staff}, 'aefi.reporter', 'vaccinator', 'centre', 1, 'x', \
+             {yes}, {bytes}, 0, 0, 0, {no}, 0)"
+        ),
+    )
+    .await;
+    let mut offset = 0;
+    for (severity, n) in counts {
+        raw_execute(
+            db,
+            &format!(
+                "INSERT INTO aefi_reports (aefi_id, dose_id, subject_id, staff_id, centre_id, severity, \
+                 symptoms, onset_at, notes_sealed, reported_at) \
+                 SELECT {uuid}, dose_id, subject_id, {staff}, 1, '{severity}', 'fever', 1700000000000, NULL, \
+                 1700000000000 FROM (SELECT dose_id, subject_id FROM doses ORDER BY dose_id LIMIT {n} OFFSET {offset}) d"
+            ),
+        )
+        .await;
+        offset += n;
+    }
+}
+
 /// 40 men, 12 women and 3 others vaccinated in district 395: research exports and public
 /// statistics publish 40 and withhold the 3 and, so that it cannot be worked out from the total,
 /// the 12; a researcher cannot lower k; the export is on the ledger; a partner without the
@@ -685,6 +730,7 @@ async fn aggregates_withhold_small_cells_and_their_complements() {
         people_with_doses(&db, 1, 40, "2026-11-20").await;
         people_with_doses(&db, 2, 12, "2026-11-20").await;
         people_with_doses(&db, 3, 3, "2026-11-21").await;
+        adverse_events(&db, &[("minor", 40), ("severe", 12), ("serious", 3)]).await;
 
         let researcher = partner(&store, "ICMR", "research", "name", 1000).await;
         let booker = partner(&store, "PayHealth", "booking", "name", 1000).await;
@@ -796,6 +842,12 @@ async fn aggregates_withhold_small_cells_and_their_complements() {
         );
         assert_eq!(v["by_vaccine"], json!({"COVISHIELD": 55}));
         assert_eq!(v["by_dose"], json!({"1": 55}));
+        // Adverse events by severity: 3 serious withheld, and the 12 severe with them.
+        assert_eq!(
+            public["topBlock"]["aefi"],
+            json!({"minor": 40, "severe": null, "serious": null}),
+            "{backend:?}: {public}"
+        );
         let (status, before) = call(
             app.addr,
             Method::GET,
@@ -1305,6 +1357,333 @@ async fn a_partners_sign_ups_are_counted_by_partner_not_by_its_servers_address()
             )
             .await;
             assert_eq!(status, expected, "{backend:?}: citizen {n}: {answer}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_registry_holds_key_rotation_expiry_tls_binding_and_the_minute_limit() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        // A TLS terminator on this address forwards client certificate fingerprints.
+        let config = WebConfig {
+            trusted_proxies: vec!["127.0.0.1".parse().expect("ip")],
+            ..no_limits()
+        };
+        let app = spawn_app_with(
+            store.clone(),
+            config,
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
+        let admin = PartnerAdmin {
+            store: &store,
+            actor: AdminActor::operator(),
+        };
+        let register = |changes: &dyn Fn(&mut NewPartner)| {
+            let mut p = NewPartner::with_defaults(
+                "Registry Test".into(),
+                "Testing".into(),
+                "beneficiary_read",
+                Some("name"),
+            )
+            .expect("partner");
+            changes(&mut p);
+            p
+        };
+        // A request any registered partner may make: ask a person for consent.
+        let ask = |key: String, fingerprint: Option<&'static str>| {
+            let addr = app.addr;
+            async move {
+                let mut headers = vec![("x-api-key", key.clone())];
+                if let Some(f) = fingerprint {
+                    headers.push(("x-client-cert-sha256", f.to_owned()));
+                }
+                let headers: Vec<(&str, &str)> =
+                    headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let (status, answer) = call_with(
+                    addr,
+                    Method::POST,
+                    "/api/v2/auth/generateOTP",
+                    None,
+                    &headers,
+                    Some(json!({
+                        "mobile": "7000000201", "scopes": "beneficiary_read", "fields": "name", "days": 1,
+                    })),
+                )
+                .await;
+                (status, answer["errorCode"].as_str().map(str::to_owned))
+            }
+        };
+
+        // Rotation: the old key stops at once, the new one works.
+        let rotated = admin
+            .register(&register(&|_| {}), "test")
+            .await
+            .expect("register");
+        let old_key = rotated.api_key.expose();
+        assert_eq!(ask(old_key.clone(), None).await.0, 200, "{backend:?}");
+        let new_key = admin
+            .rotate(&rotated.client_id, "test")
+            .await
+            .expect("rotate")
+            .expose();
+        assert_eq!(ask(old_key, None).await.0, 401, "{backend:?}: old key");
+        assert_eq!(ask(new_key, None).await.0, 200, "{backend:?}: new key");
+
+        // Expiry: a registration past its date is refused like a switched-off partner.
+        let expired = admin
+            .register(
+                &register(&|p| p.expires_at_ms = Some(teeka_app::clock::now_ms() - 1)),
+                "test",
+            )
+            .await
+            .expect("register")
+            .api_key
+            .expose();
+        assert_eq!(ask(expired, None).await.0, 403, "{backend:?}: expired");
+
+        // TLS binding: the key alone is not enough, nor a wrong certificate.
+        let bound = admin
+            .register(
+                &register(&|p| p.tls_fingerprint = Some("ab".repeat(32))),
+                "test",
+            )
+            .await
+            .expect("register")
+            .api_key
+            .expose();
+        assert_eq!(
+            ask(bound.clone(), None).await.0,
+            401,
+            "{backend:?}: no cert"
+        );
+        let wrong: &'static str = Box::leak("cd".repeat(32).into_boxed_str());
+        assert_eq!(ask(bound.clone(), Some(wrong)).await.0, 401, "{backend:?}");
+        let right: &'static str = Box::leak("AB:".repeat(32).into_boxed_str());
+        assert_eq!(
+            ask(bound, Some(right)).await.0,
+            200,
+            "{backend:?}: bound cert"
+        );
+
+        // The per-minute limit: the fourth request in a minute is refused.
+        let limited = admin
+            .register(&register(&|p| p.requests_per_minute = 3), "test")
+            .await
+            .expect("register")
+            .api_key
+            .expose();
+        for _ in 0..3 {
+            assert_eq!(ask(limited.clone(), None).await.0, 200, "{backend:?}");
+        }
+        assert_eq!(ask(limited, None).await.0, 429, "{backend:?}: fourth");
+    }
+}
+
+#[tokio::test]
+async fn a_consent_otp_never_opens_a_citizen_session_nor_a_citizen_otp_a_consent() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let app = spawn_app_with(
+            store.clone(),
+            no_limits(),
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = dir.path().join("sms.jsonl");
+        let mobile = "7000000301";
+        let key = partner(&store, "PayHealth", "beneficiary_read", "name", 100_000).await;
+        // The partner holds the OTP the person read out for its consent request; at the
+        // citizen's confirmOTP it opens nothing.
+        let (status, sent) = as_partner(
+            app.addr,
+            Method::POST,
+            "/api/v2/auth/generateOTP",
+            &key,
+            None,
+            Some(json!({"mobile": mobile, "scopes": "beneficiary_read", "fields": "name", "days": 1})),
+        )
+        .await;
+        assert_eq!(status, 200, "{sent}");
+        let (otp, _) = last_otp(&store, &vault, &outbox, mobile).await;
+        let (status, answer) = call(
+            app.addr,
+            Method::POST,
+            "/api/v2/auth/public/confirmOTP",
+            None,
+            Some(json!({ "otp": teeka_crypto::sha256_hex(&otp), "txnId": sent["txnId"] })),
+        )
+        .await;
+        assert!(
+            (400..500).contains(&status) && answer.get("token").is_none(),
+            "{backend:?}: {status} {answer}"
+        );
+        // A citizen's own OTP, at the partner's confirmOTP, makes no consent.
+        let (status, sent) = call(
+            app.addr,
+            Method::POST,
+            "/api/v2/auth/public/generateOTP",
+            None,
+            Some(json!({ "mobile": mobile })),
+        )
+        .await;
+        assert_eq!(status, 200, "{sent}");
+        let (otp, _) = last_otp(&store, &vault, &outbox, mobile).await;
+        let (status, answer) = as_partner(
+            app.addr,
+            Method::POST,
+            "/api/v2/auth/confirmOTP",
+            &key,
+            None,
+            Some(json!({ "otp": teeka_crypto::sha256_hex(&otp), "txnId": sent["txnId"] })),
+        )
+        .await;
+        assert!(
+            (400..500).contains(&status) && answer.get("token").is_none(),
+            "{backend:?}: {status} {answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = prepared_store(&db).await;
+        let vault = test_vault();
+        let app = spawn_app_with(
+            store.clone(),
+            no_limits(),
+            vault.clone(),
+            teeka_tests::generous_identity(),
+        )
+        .await;
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = dir.path().join("sms.jsonl");
+        citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
+        let mobile = "7000000001";
+        // Tomorrow and the day after: same-day booking closes in the afternoon.
+        let today = teeka_app::clock::today_in_india().date();
+        let day = |n: i64| teeka_domain::CowinDate(today + time::Duration::days(n));
+        let first = teeka_tests::session_at(&store, 1, day(1), "COVISHIELD", 10, 10, 18).await;
+        let second = teeka_tests::session_at(&store, 1, day(2), "COVISHIELD", 10, 10, 18).await;
+        let key = partner(
+            &store,
+            "PayHealth",
+            "booking,beneficiary_read,availability",
+            "name,appointments",
+            100_000,
+        )
+        .await;
+        let token = consent(
+            app.addr,
+            &store,
+            &vault,
+            &outbox,
+            &key,
+            mobile,
+            json!({"scopes": "booking,beneficiary_read,availability", "fields": "name,appointments", "days": 1}),
+        )
+        .await;
+        let partner_call = |method: Method, path: String, body: Option<Value>| {
+            let (key, token) = (key.clone(), token.clone());
+            async move { as_partner(app.addr, method, &path, &key, Some(&token), body).await }
+        };
+        // Live availability for the person.
+        let (status, calendar) = partner_call(
+            Method::GET,
+            format!(
+                "/api/v2/appointment/sessions/calendarByDistrict?district_id=395&date={}",
+                day(1)
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {calendar}");
+        assert!(!calendar["centers"].as_array().expect("centres").is_empty());
+        let (_, list) = partner_call(
+            Method::GET,
+            "/api/v2/appointment/beneficiaries".into(),
+            None,
+        )
+        .await;
+        let pairwise = list["beneficiaries"][0]["beneficiary_reference_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        // Book under the partner's own id for the person.
+        let (status, booked) = partner_call(
+            Method::POST,
+            "/api/v2/appointment/schedule".into(),
+            Some(json!({ "dose": 1, "session_id": first.to_string(), "slot": "09:00AM-11:00AM", "beneficiaries": [pairwise] })),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {booked}");
+        let appointment = booked["appointment_confirmation_no"]
+            .as_str()
+            .expect("appointment")
+            .to_owned();
+        let (_, list) = partner_call(
+            Method::GET,
+            "/api/v2/appointment/beneficiaries".into(),
+            None,
+        )
+        .await;
+        assert_eq!(
+            list["beneficiaries"][0]["appointments"][0]["session_id"],
+            first.to_string(),
+            "{backend:?}: {list}"
+        );
+        // Move it, then cancel it.
+        let (status, body) = partner_call(
+            Method::POST,
+            "/api/v2/appointment/reschedule".into(),
+            Some(json!({ "appointment_id": appointment, "session_id": second.to_string(), "slot": "09:00AM-11:00AM" })),
+        )
+        .await;
+        assert_eq!(status, 204, "{backend:?}: {body}");
+        let places = |s: uuid::Uuid| {
+            let store = store.clone();
+            async move {
+                store
+                    .get_session(s)
+                    .await
+                    .expect("get")
+                    .expect("session")
+                    .available
+                    .dose1
+            }
+        };
+        assert_eq!((places(first).await, places(second).await), (10, 9));
+        let (status, body) = partner_call(
+            Method::POST,
+            "/api/v2/appointment/cancel".into(),
+            Some(json!({ "appointment_id": appointment, "beneficiariesToCancel": [pairwise] })),
+        )
+        .await;
+        assert_eq!(status, 204, "{backend:?}: {body}");
+        assert_eq!(places(second).await, 10, "{backend:?}: the place is back");
+        // Every step is on the ledger as the partner's, naming the consent.
+        let events = store.access_events(0, 10_000).await.expect("events");
+        for action in [
+            "appointment.book",
+            "appointment.reschedule",
+            "appointment.cancel",
+        ] {
+            assert!(
+                events.iter().any(|e| e.event.action == action
+                    && e.event.actor_kind == "partner"
+                    && e.event.purpose.starts_with("consent ")),
+                "{backend:?}: {action}"
+            );
         }
     }
 }
