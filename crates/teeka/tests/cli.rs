@@ -1109,6 +1109,36 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
             "{backend:?}: the witness keeps a cosigned checkpoint: {witness}"
         );
 
+        // The certificate walk-through on the dose the desk recorded: the PDF rendered by a
+        // viewer, its picture checked by `teeka verify`, a tampered card refused, the EU DCC.
+        let work = dir.path().join("certificates");
+        let work_path = work.display().to_string();
+        let printed = run_walkthrough(
+            backend,
+            "certificate-walkthrough.sh",
+            &db.url,
+            dir.path(),
+            &[
+                ("BASE", base.as_str()),
+                ("TOKEN", t["token"].as_str().expect("token")),
+                ("REFERENCE_ID", reference.as_str()),
+                ("DATE_OF_BIRTH", "1975-04-01"),
+                ("WORK", work_path.as_str()),
+            ],
+            &[
+                // Each verification must exit 0 for the script to go on; these are its verdicts.
+                "\"format\":\"w3c-vc\"",
+                "\"format\":\"shc\"",
+                "tampered card refused",
+                "\"format\":\"eu-dcc\"",
+                "walk-through complete",
+            ],
+        );
+        assert!(
+            !printed.contains(mobile),
+            "{backend:?}: no mobile in what the verifier prints"
+        );
+
         // The partner walk-through: a partner made by the CLI, the same citizen's consent by
         // OTP, the kill switch from the CLI, revocation by the citizen.
         let outbox = log.display().to_string();
