@@ -432,6 +432,17 @@ pub async fn centre_and_session(
     session_at(store, 1, date, vaccine, dose1, dose2, min_age).await
 }
 
+/// The online first-dose places a session has left.
+pub async fn dose1_places(store: &Store, session: uuid::Uuid) -> u32 {
+    store
+        .get_session(session)
+        .await
+        .expect("get")
+        .expect("session")
+        .available
+        .dose1
+}
+
 /// A session at centre `centre` (created in district 395, state 21 on first use), 5 on-site
 /// places per dose; its id.
 pub async fn session_at(

@@ -15,8 +15,8 @@ use teeka_store::Store;
 use teeka_store::booking::RecordedDose;
 use teeka_store::identity::OtpLimits;
 use teeka_tests::{
-    TestDb, aadhaar, backends, call, call_with, centre_and_session, citizen, prepared_store,
-    test_vault,
+    TestDb, aadhaar, backends, call, call_with, centre_and_session, citizen, dose1_places,
+    prepared_store, test_vault,
 };
 use teeka_web::config::{BookingLimits, RateLimit};
 use teeka_web::{AppState, WebConfig, build_router};
@@ -543,18 +543,6 @@ async fn reschedule_moves_the_appointment_atomically() {
             .as_str()
             .expect("id")
             .to_owned();
-        let available = |s: uuid::Uuid| {
-            let store = store.clone();
-            async move {
-                store
-                    .get_session(s)
-                    .await
-                    .expect("get")
-                    .expect("session")
-                    .available
-                    .dose1
-            }
-        };
         let move_to = |session: uuid::Uuid, who: String| {
             let body = json!({ "appointment_id": id, "session_id": session.to_string(), "slot": "09:00AM-11:00AM" });
             async move {
@@ -575,7 +563,10 @@ async fn reschedule_moves_the_appointment_atomically() {
             "{backend:?}"
         );
         assert_eq!(
-            (available(first).await, available(full).await),
+            (
+                dose1_places(&store, first).await,
+                dose1_places(&store, full).await
+            ),
             (4, 0),
             "{backend:?}: nothing moved"
         );
@@ -584,7 +575,10 @@ async fn reschedule_moves_the_appointment_atomically() {
         let (status, body) = move_to(second, token.clone()).await;
         assert_eq!(status, 204, "{backend:?}: {body}");
         assert_eq!(
-            (available(first).await, available(second).await),
+            (
+                dose1_places(&store, first).await,
+                dose1_places(&store, second).await
+            ),
             (5, 4),
             "{backend:?}: the place moved"
         );
@@ -1094,21 +1088,9 @@ async fn crossing_reschedules_bookings_and_cancels_never_deadlock() {
             let (status, body) = t.await.expect("task");
             assert!(matches!(status, 200 | 204), "{backend:?}: {status} {body}");
         }
-        let left = |s: uuid::Uuid| {
-            let store = store.clone();
-            async move {
-                store
-                    .get_session(s)
-                    .await
-                    .expect("get")
-                    .expect("session")
-                    .available
-                    .dose1
-            }
-        };
         // 25 live appointments in all (20 − 5 cancelled + 10 new) over 200 places.
         assert_eq!(
-            left(a).await + left(b).await,
+            dose1_places(&store, a).await + dose1_places(&store, b).await,
             200 - 25,
             "{backend:?}: capacity adds up"
         );

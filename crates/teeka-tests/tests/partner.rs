@@ -12,7 +12,7 @@ use teeka_app::partner::{AdminActor, NewPartner, PartnerAdmin};
 use teeka_app::vault::Vault;
 use teeka_store::Store;
 use teeka_tests::{
-    Backend, TestDb, backends, call, call_with, citizen, prepared_store, raw_execute,
+    Backend, TestDb, backends, call, call_with, citizen, dose1_places, prepared_store, raw_execute,
     spawn_app_with, test_vault,
 };
 use teeka_web::WebConfig;
@@ -22,6 +22,40 @@ fn no_limits() -> WebConfig {
         public_rate_limit: None,
         booking_limits: teeka_web::config::BookingLimits::OFF,
         ..WebConfig::default()
+    }
+}
+
+/// One server on a fresh database, with generous OTP limits and no rate limits, and the file its
+/// SMS (OTPs included) are written to; the database and the folder live as long as this does.
+struct Setting {
+    db: TestDb,
+    store: Store,
+    vault: std::sync::Arc<Vault>,
+    app: teeka_tests::TestApp,
+    dir: tempfile::TempDir,
+    outbox: std::path::PathBuf,
+}
+
+async fn setting(backend: Backend) -> Setting {
+    let db = TestDb::new(backend).await;
+    let store = prepared_store(&db).await;
+    let vault = test_vault();
+    let app = spawn_app_with(
+        store.clone(),
+        no_limits(),
+        vault.clone(),
+        teeka_tests::generous_identity(),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let outbox = dir.path().join("sms.jsonl");
+    Setting {
+        db,
+        store,
+        vault,
+        app,
+        dir,
+        outbox,
     }
 }
 
@@ -470,18 +504,14 @@ async fn a_partner_reaches_a_person_only_through_their_consent() {
 #[tokio::test]
 async fn no_route_answers_an_identifier_with_a_person() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let store = prepared_store(&db).await;
-        let vault = test_vault();
-        let app = spawn_app_with(
-            store.clone(),
-            no_limits(),
-            vault.clone(),
-            teeka_tests::generous_identity(),
-        )
-        .await;
-        let dir = tempfile::tempdir().expect("dir");
-        let outbox = dir.path().join("sms.jsonl");
+        let Setting {
+            db: _db,
+            store,
+            vault,
+            app,
+            dir: _dir,
+            outbox,
+        } = setting(backend).await;
         let (owner, reference) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
         let (stranger, _) = citizen(app.addr, &store, &vault, &outbox, 2, 1985).await;
         let key = partner(
@@ -705,18 +735,14 @@ async fn adverse_events(db: &TestDb, counts: &[(&str, usize)]) {
 #[tokio::test]
 async fn aggregates_withhold_small_cells_and_their_complements() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let store = prepared_store(&db).await;
-        let vault = test_vault();
-        let app = spawn_app_with(
-            store.clone(),
-            no_limits(),
-            vault.clone(),
-            teeka_tests::generous_identity(),
-        )
-        .await;
-        let dir = tempfile::tempdir().expect("dir");
-        let outbox = dir.path().join("sms.jsonl");
+        let Setting {
+            db,
+            store,
+            vault,
+            app,
+            dir: _dir,
+            outbox,
+        } = setting(backend).await;
         citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
         teeka_tests::centre_and_session(
             &store,
@@ -943,18 +969,14 @@ async fn partner_status(
 #[tokio::test]
 async fn anomalies_throttle_a_partner_raise_an_alert_and_lift_only_when_enabled() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let store = prepared_store(&db).await;
-        let vault = test_vault();
-        let app = spawn_app_with(
-            store.clone(),
-            no_limits(),
-            vault.clone(),
-            teeka_tests::generous_identity(),
-        )
-        .await;
-        let dir = tempfile::tempdir().expect("dir");
-        let outbox = dir.path().join("sms.jsonl");
+        let Setting {
+            db: _db,
+            store,
+            vault,
+            app,
+            dir: _dir,
+            outbox,
+        } = setting(backend).await;
         let admin = PartnerAdmin {
             store: &store,
             actor: AdminActor::operator(),
@@ -1088,18 +1110,14 @@ async fn anomalies_throttle_a_partner_raise_an_alert_and_lift_only_when_enabled(
 #[tokio::test]
 async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let store = prepared_store(&db).await;
-        let vault = test_vault();
-        let app = spawn_app_with(
-            store.clone(),
-            no_limits(),
-            vault.clone(),
-            teeka_tests::generous_identity(),
-        )
-        .await;
-        let dir = tempfile::tempdir().expect("dir");
-        let outbox = dir.path().join("sms.jsonl");
+        let Setting {
+            db,
+            store,
+            vault,
+            app,
+            dir: _dir,
+            outbox,
+        } = setting(backend).await;
         let (_, reference) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
         let mobile = "7000000001";
         // A dose recorded before certificates existed: its certificate is issued on first
@@ -1487,18 +1505,14 @@ async fn the_registry_holds_key_rotation_expiry_tls_binding_and_the_minute_limit
 #[tokio::test]
 async fn a_consent_otp_never_opens_a_citizen_session_nor_a_citizen_otp_a_consent() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let store = prepared_store(&db).await;
-        let vault = test_vault();
-        let app = spawn_app_with(
-            store.clone(),
-            no_limits(),
-            vault.clone(),
-            teeka_tests::generous_identity(),
-        )
-        .await;
-        let dir = tempfile::tempdir().expect("dir");
-        let outbox = dir.path().join("sms.jsonl");
+        let Setting {
+            db: _db,
+            store,
+            vault,
+            app,
+            dir: _dir,
+            outbox,
+        } = setting(backend).await;
         let mobile = "7000000301";
         let key = partner(&store, "PayHealth", "beneficiary_read", "name", 100_000).await;
         // The partner holds the OTP the person read out for its consent request; at the
@@ -1556,18 +1570,14 @@ async fn a_consent_otp_never_opens_a_citizen_session_nor_a_citizen_otp_a_consent
 #[tokio::test]
 async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let store = prepared_store(&db).await;
-        let vault = test_vault();
-        let app = spawn_app_with(
-            store.clone(),
-            no_limits(),
-            vault.clone(),
-            teeka_tests::generous_identity(),
-        )
-        .await;
-        let dir = tempfile::tempdir().expect("dir");
-        let outbox = dir.path().join("sms.jsonl");
+        let Setting {
+            db: _db,
+            store,
+            vault,
+            app,
+            dir: _dir,
+            outbox,
+        } = setting(backend).await;
         citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
         let mobile = "7000000001";
         // Tomorrow and the day after: same-day booking closes in the afternoon.
@@ -1650,19 +1660,13 @@ async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent(
         )
         .await;
         assert_eq!(status, 204, "{backend:?}: {body}");
-        let places = |s: uuid::Uuid| {
-            let store = store.clone();
-            async move {
-                store
-                    .get_session(s)
-                    .await
-                    .expect("get")
-                    .expect("session")
-                    .available
-                    .dose1
-            }
-        };
-        assert_eq!((places(first).await, places(second).await), (10, 9));
+        assert_eq!(
+            (
+                dose1_places(&store, first).await,
+                dose1_places(&store, second).await
+            ),
+            (10, 9)
+        );
         let (status, body) = partner_call(
             Method::POST,
             "/api/v2/appointment/cancel".into(),
@@ -1670,7 +1674,11 @@ async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent(
         )
         .await;
         assert_eq!(status, 204, "{backend:?}: {body}");
-        assert_eq!(places(second).await, 10, "{backend:?}: the place is back");
+        assert_eq!(
+            dose1_places(&store, second).await,
+            10,
+            "{backend:?}: the place is back"
+        );
         // Every step is on the ledger as the partner's, naming the consent.
         let events = store.access_events(0, 10_000).await.expect("events");
         for action in [
