@@ -38,12 +38,14 @@ pub struct CitizenGrant {
     on_behalf: Option<OnBehalf>,
 }
 
-/// A partner acting for a person, as its ledger entries name it.
+/// A partner acting for a person, as its ledger entries name it: by its id and the consent's.
+/// The consent's purpose is the partner's own free text, so it stays with the consent (which
+/// the person sees) and out of the append-only ledger, where text a partner wrote (a mobile
+/// number, say) could never be removed.
 #[derive(Debug, Clone)]
 struct OnBehalf {
     partner_id: Uuid,
     consent_id: Uuid,
-    purpose: String,
 }
 
 impl CitizenGrant {
@@ -77,7 +79,7 @@ impl CitizenGrant {
                 role: "partner".into(),
                 action: action.into(),
                 subject_id: None,
-                purpose: format!("consent {}: {} ({purpose})", p.consent_id, p.purpose),
+                purpose: format!("consent {}: {purpose}", p.consent_id),
                 request_id: request_id.into(),
             };
         }
@@ -577,7 +579,6 @@ impl PartnerGrant {
             on_behalf: Some(OnBehalf {
                 partner_id: self.consent.partner_id,
                 consent_id: self.consent.consent_id,
-                purpose: self.consent.purpose.clone(),
             }),
         })
     }

@@ -494,9 +494,12 @@ macro_rules! partner_store_methods {
                     role: "citizen".into(),
                     action: "consent.grant".into(),
                     subject_id: None,
+                    // The partner's free-text purpose stays with the consent, out of the
+                    // append-only ledger (and a long one no longer overflows an entry's 200
+                    // bytes and fails the approval); the scopes are a fixed vocabulary.
                     purpose: format!(
-                        "consent {} to partner {}: {} ({})",
-                        issue.consent_id, r.partner_id, r.purpose, r.scopes
+                        "consent {} to partner {}: {}",
+                        issue.consent_id, r.partner_id, r.scopes
                     ),
                     request_id: request_id.to_owned(),
                 },

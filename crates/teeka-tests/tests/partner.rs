@@ -1695,3 +1695,63 @@ async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent(
         }
     }
 }
+
+#[tokio::test]
+async fn a_partners_own_words_stay_with_the_consent_and_out_of_the_ledger() {
+    for backend in backends() {
+        let Setting {
+            db: _db,
+            store,
+            vault,
+            app,
+            dir: _dir,
+            outbox,
+        } = setting(backend).await;
+        let (citizen_token, _) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
+        let key = partner(&store, "PayHealth", "beneficiary_read", "name", 100_000).await;
+        // The longest purpose a partner may write, with a stranger's number in it.
+        let purpose = format!("Call 9876543210 for help. {}", "x".repeat(274));
+        assert_eq!(purpose.chars().count(), 300);
+        let token = consent(
+            app.addr,
+            &store,
+            &vault,
+            &outbox,
+            &key,
+            "7000000001",
+            json!({"purpose": purpose, "scopes": "beneficiary_read", "fields": "name", "days": 1}),
+        )
+        .await;
+        let (status, _) = as_partner(
+            app.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            &key,
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}");
+        // The person sees it with the consent; the ledger has the consent's id, not its words.
+        let (_, consents) = call(
+            app.addr,
+            Method::GET,
+            "/api/v1/citizen/consents",
+            Some(&citizen_token),
+            None,
+        )
+        .await;
+        assert!(consents.to_string().contains("9876543210"), "{consents}");
+        let events = store.access_events(0, 10_000).await.expect("events");
+        assert!(
+            events.iter().any(|e| e.event.action == "consent.grant"),
+            "{backend:?}"
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| !e.event.purpose.contains("9876543210")),
+            "{backend:?}"
+        );
+    }
+}
