@@ -709,6 +709,39 @@ pub fn pairwise_id(vault: &Vault, partner_id: Uuid, reference_id: &str) -> Strin
     (u64::from_le_bytes(first) % 90_000_000_000_000 + 10_000_000_000_000).to_string()
 }
 
+/// A partner's own id for an appointment: like [`pairwise_id`] for people, so that two
+/// partners booking for one person cannot join their records by the appointment.
+pub fn pairwise_appointment_id(vault: &Vault, partner_id: Uuid, appointment_id: Uuid) -> Uuid {
+    let mac = vault.blind_index(
+        b"pairwise-appointment",
+        format!("{partner_id}:{appointment_id}").as_bytes(),
+    );
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&mac[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// The appointment behind a partner's id for it, among the consent's account's live ones. An
+/// id that is none of them comes back as the nil id, which the booking use cases answer as an
+/// appointment that does not exist, as for anyone.
+pub async fn resolve_appointment(
+    store: &Store,
+    vault: &Vault,
+    grant: &PartnerGrant,
+    shown: &str,
+) -> Result<String, AppError> {
+    let partner = grant.caller().partner_id();
+    let shown = shown.trim().to_ascii_lowercase();
+    Ok(store
+        .live_appointments(grant.account_id())
+        .await?
+        .into_iter()
+        .map(|a| a.appointment_id)
+        .find(|id| pairwise_appointment_id(vault, partner, *id).to_string() == shown)
+        .unwrap_or(Uuid::nil())
+        .to_string())
+}
+
 /// The person's beneficiaries as the partner may see them; the read is on the ledger with the
 /// consent.
 pub async fn shared_beneficiaries(
@@ -730,7 +763,19 @@ pub async fn shared_beneficiaries(
             gender: has(SharedField::Gender).then_some(b.gender),
             photo_id: has(SharedField::PhotoId).then_some((b.photo_id_type, b.photo_id_masked)),
             mobile_masked: has(SharedField::Mobile).then_some(b.mobile_masked),
-            appointments: has(SharedField::Appointments).then_some(b.appointments),
+            appointments: has(SharedField::Appointments).then(|| {
+                b.appointments
+                    .into_iter()
+                    .map(|a| AppointmentView {
+                        appointment_id: pairwise_appointment_id(
+                            identity.vault,
+                            partner,
+                            a.appointment_id,
+                        ),
+                        ..a
+                    })
+                    .collect()
+            }),
         })
         .collect())
 }

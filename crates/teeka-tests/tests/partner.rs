@@ -1578,7 +1578,7 @@ async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent(
             dir: _dir,
             outbox,
         } = setting(backend).await;
-        citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
+        let (citizen_token, _) = citizen(app.addr, &store, &vault, &outbox, 1, 1990).await;
         let mobile = "7000000001";
         // Tomorrow and the day after: same-day booking closes in the afternoon.
         let today = teeka_app::clock::today_in_india().date();
@@ -1651,6 +1651,35 @@ async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent(
             list["beneficiaries"][0]["appointments"][0]["session_id"],
             first.to_string(),
             "{backend:?}: {list}"
+        );
+        // The partner names the appointment by its own id: the person's id for it is another,
+        // and means nothing from the partner.
+        let (_, own) = call(
+            app.addr,
+            Method::GET,
+            "/api/v2/appointment/beneficiaries",
+            Some(&citizen_token),
+            None,
+        )
+        .await;
+        let real = own["beneficiaries"][0]["appointments"][0]["appointment_id"]
+            .as_str()
+            .expect("the person sees the appointment")
+            .to_owned();
+        assert_ne!(real, appointment, "{backend:?}: a join key across partners");
+        assert_eq!(
+            list["beneficiaries"][0]["appointments"][0]["appointment_id"], appointment,
+            "{backend:?}"
+        );
+        let (status, _) = partner_call(
+            Method::POST,
+            "/api/v2/appointment/cancel".into(),
+            Some(json!({ "appointment_id": real, "beneficiariesToCancel": [pairwise] })),
+        )
+        .await;
+        assert_eq!(
+            status, 404,
+            "{backend:?}: the real id means nothing from the partner"
         );
         // Move it, then cancel it.
         let (status, body) = partner_call(

@@ -115,6 +115,30 @@ impl Caller {
         }
     }
 
+    /// The appointment behind the id this caller names it by (a partner uses its own ids).
+    pub async fn appointment(&self, app: &AppState, id: String) -> Result<String, CowinError> {
+        match self {
+            Caller::Citizen(_) => Ok(id),
+            Caller::Partner(grant) => Ok(teeka_app::partner::resolve_appointment(
+                &app.store, &app.vault, grant, &id,
+            )
+            .await?),
+        }
+    }
+
+    /// An appointment's id as this caller sees it: its own, for a partner.
+    pub fn shown_appointment(&self, app: &AppState, id: &str) -> String {
+        match (self, id.parse::<uuid::Uuid>()) {
+            (Caller::Partner(grant), Ok(real)) => teeka_app::partner::pairwise_appointment_id(
+                &app.vault,
+                grant.caller().partner_id(),
+                real,
+            )
+            .to_string(),
+            _ => id.to_owned(),
+        }
+    }
+
     /// A booking refusal as this caller may read it. The person gets the whole message; a
     /// partner gets the code only, since messages name people by reference id and can state
     /// an age the consent may not cover.

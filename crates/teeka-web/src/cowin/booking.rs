@@ -152,7 +152,8 @@ pub async fn schedule(
         .schedule(&grant, &request, &request_id(&headers))
         .await
         .map_err(|e| caller.shield(e))?;
-    Ok(axum::Json(json!({ "appointment_confirmation_no": confirmation })).into_response())
+    let shown = caller.shown_appointment(&app, &confirmation);
+    Ok(axum::Json(json!({ "appointment_confirmation_no": shown })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -175,9 +176,13 @@ pub async fn reschedule(
     within_booking_limits(&app, &grant, ip)?;
     let r: Reschedule = read_json(&body)?;
     proof_of_work(&app, &grant, r.captcha.as_ref())?;
-    let appointment_id = r
-        .appointment_id
-        .ok_or_else(|| CowinError::missing("appointment_id"))?;
+    let appointment_id = caller
+        .appointment(
+            &app,
+            r.appointment_id
+                .ok_or_else(|| CowinError::missing("appointment_id"))?,
+        )
+        .await?;
     let session_id = r
         .session_id
         .ok_or_else(|| CowinError::missing("session_id"))?;
@@ -213,9 +218,13 @@ pub async fn cancel(
     let grant = caller.for_scope(Scope::Booking)?;
     within_booking_limits(&app, &grant, ip)?;
     let c: Cancel = read_json(&body)?;
-    let appointment_id = c
-        .appointment_id
-        .ok_or_else(|| CowinError::missing("appointment_id"))?;
+    let appointment_id = caller
+        .appointment(
+            &app,
+            c.appointment_id
+                .ok_or_else(|| CowinError::missing("appointment_id"))?,
+        )
+        .await?;
     let people = caller
         .references(
             &app,
