@@ -432,6 +432,60 @@ pub async fn centre_and_session(
     session_at(store, 1, date, vaccine, dose1, dose2, min_age).await
 }
 
+/// The authenticator code of an enrolment at now plus `offset_secs`, as the staff's app shows it.
+pub fn totp_at(e: &teeka_app::staff::Enrolment, offset_secs: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let at = now
+        .checked_add_signed(offset_secs)
+        .expect("a time after 1970");
+    teeka_crypto::totp::code_at(&e.totp_secret, at)
+}
+
+/// Creates a staff account (as the CLI does) and signs it in over HTTP with its temporary
+/// password and an authenticator code, then changes the password; (bearer token, enrolment).
+pub async fn signed_in_staff(
+    addr: SocketAddr,
+    store: &Store,
+    vault: &Vault,
+    username: &str,
+    role: teeka_domain::StaffRole,
+    scope: Option<i64>,
+) -> (String, teeka_app::staff::Enrolment) {
+    let config = teeka_app::staff::StaffConfig::default();
+    let staff = teeka_app::staff::Staff {
+        store,
+        vault,
+        config: &config,
+    };
+    let e = staff
+        .create_user(username, role, scope)
+        .await
+        .expect("create");
+    let (status, answer) = call(
+        addr,
+        http::Method::POST,
+        "/api/v1/staff/login",
+        None,
+        Some(serde_json::json!({ "username": username, "password": e.temporary_password, "totp": totp_at(&e, 0) })),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let token = answer["token"].as_str().expect("token").to_owned();
+    let (status, answer) = call(
+        addr,
+        http::Method::POST,
+        "/api/v1/staff/password",
+        Some(&token),
+        Some(serde_json::json!({ "current": e.temporary_password, "new": "monsoon tamarind lantern 1947" })),
+    )
+    .await;
+    assert_eq!(status, 204, "{answer}");
+    (token, e)
+}
+
 /// The online first-dose places a session has left.
 pub async fn dose1_places(store: &Store, session: uuid::Uuid) -> u32 {
     store

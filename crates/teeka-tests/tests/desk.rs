@@ -15,14 +15,14 @@ use teeka_app::citizen::IdentityConfig;
 use teeka_app::clock::today_in_india;
 use teeka_app::desk::DeskConfig;
 use teeka_app::outbox::{Notifier, deliver_due};
-use teeka_app::staff::{Enrolment, Staff, StaffConfig};
+use teeka_app::staff::{Enrolment, StaffConfig};
 use teeka_app::vault::Vault;
 use teeka_domain::StaffRole;
 use teeka_store::Store;
 use teeka_store::identity::OtpLimits;
 use teeka_tests::{
     TestDb, aadhaar, backends, call, citizen, pdf_page_png, pdf_text, prepared_store, session_at,
-    test_vault,
+    signed_in_staff, test_vault, totp_at,
 };
 use teeka_web::config::BookingLimits;
 use teeka_web::{AppState, UseCaseSettings, WebConfig, build_router};
@@ -98,11 +98,6 @@ async fn world(backend: teeka_tests::Backend, mut desk: DeskConfig) -> World {
     }
 }
 
-fn totp_at(e: &Enrolment, offset_secs: i64) -> String {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp() + offset_secs;
-    teeka_crypto::totp::code_at(&e.totp_secret, u64::try_from(now).expect("after 1970"))
-}
-
 /// Creates an account and signs it in with a changed password; (token, enrolment).
 async fn staff_member(
     w: &World,
@@ -110,36 +105,7 @@ async fn staff_member(
     role: StaffRole,
     scope: Option<i64>,
 ) -> (String, Enrolment) {
-    let config = StaffConfig::default();
-    let staff = Staff {
-        store: &w.store,
-        vault: &w.vault,
-        config: &config,
-    };
-    let e = staff
-        .create_user(username, role, scope)
-        .await
-        .expect("create");
-    let (status, answer) = call(
-        w.addr,
-        Method::POST,
-        "/api/v1/staff/login",
-        None,
-        Some(json!({ "username": username, "password": e.temporary_password, "totp": totp_at(&e, 0) })),
-    )
-    .await;
-    assert_eq!(status, 200, "{answer}");
-    let token = answer["token"].as_str().expect("token").to_owned();
-    let (status, answer) = call(
-        w.addr,
-        Method::POST,
-        "/api/v1/staff/password",
-        Some(&token),
-        Some(json!({ "current": e.temporary_password, "new": "monsoon tamarind lantern 1947" })),
-    )
-    .await;
-    assert_eq!(status, 204, "{answer}");
-    (token, e)
+    signed_in_staff(w.addr, &w.store, &w.vault, username, role, scope).await
 }
 
 async fn post(w: &World, path: &str, token: &str, body: Value) -> (u16, Value) {

@@ -1784,3 +1784,130 @@ async fn a_partners_own_words_stay_with_the_consent_and_out_of_the_ledger() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_national_administrator_runs_the_registry_and_the_kill_switch_over_http() {
+    for backend in backends() {
+        let Setting {
+            db: _db,
+            store,
+            vault,
+            app,
+            dir: _dir,
+            outbox: _outbox,
+        } = setting(backend).await;
+        let (admin, _) = teeka_tests::signed_in_staff(
+            app.addr,
+            &store,
+            &vault,
+            "nation.admin",
+            teeka_domain::StaffRole::NationalAdmin,
+            None,
+        )
+        .await;
+        let admin_call = |method: Method, path: &'static str, body: Option<Value>| {
+            let admin = admin.clone();
+            async move { call(app.addr, method, path, Some(&admin), body).await }
+        };
+        // Register: the key is shown once; the list never shows it or its hash.
+        let (status, added) = admin_call(
+            Method::POST,
+            "/api/v1/admin/partners",
+            Some(json!({"name": "StateHealth", "purpose": "State records", "scopes": "beneficiary_read",
+                        "fields": "name", "daily_quota": 500, "contact": "ops@state.example"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{backend:?}: {added}");
+        let first_key = added["api_key"].as_str().expect("key").to_owned();
+        let partner_id = added["partner_id"].as_str().expect("id").to_owned();
+        let (_, listed) = admin_call(Method::GET, "/api/v1/admin/partners", None).await;
+        let text = listed.to_string();
+        assert!(text.contains("StateHealth") && text.contains("ops@state.example"));
+        assert!(
+            !text.contains(&first_key[first_key.len() - 16..]),
+            "{backend:?}"
+        );
+        assert_eq!(listed["partners"][0]["daily_quota"], 500);
+        let ask = |key: String| async move {
+            call_with(
+                app.addr,
+                Method::POST,
+                "/api/v2/auth/generateOTP",
+                None,
+                &[("x-api-key", key.as_str())],
+                Some(json!({"mobile": "7000000401", "scopes": "beneficiary_read", "fields": "name", "days": 1})),
+            )
+            .await
+            .0
+        };
+        assert_eq!(ask(first_key.clone()).await, 200, "{backend:?}");
+        // Rotate over HTTP: the old key stops at once.
+        let rotate = format!("/api/v1/admin/partners/{partner_id}/rotate");
+        let (status, rotated) = call(app.addr, Method::POST, &rotate, Some(&admin), None).await;
+        assert_eq!(status, 200, "{backend:?}: {rotated}");
+        let key = rotated["api_key"].as_str().expect("key").to_owned();
+        assert_eq!(ask(first_key).await, 401, "{backend:?}");
+        assert_eq!(ask(key.clone()).await, 200, "{backend:?}");
+        // The kill switch over HTTP, for one partner, then every partner; on again explicitly.
+        for target in [format!("partner:{partner_id}"), "all".to_owned()] {
+            let (status, switched) = admin_call(
+                Method::POST,
+                "/api/v1/admin/partners/switch",
+                Some(json!({"target": target, "off": true})),
+            )
+            .await;
+            assert_eq!(
+                (status, &switched["changed"]),
+                (200, &json!(true)),
+                "{backend:?}"
+            );
+            assert_eq!(ask(key.clone()).await, 403, "{backend:?}: {target} off");
+            let (status, _) = admin_call(
+                Method::POST,
+                "/api/v1/admin/partners/switch",
+                Some(json!({"target": target, "off": false})),
+            )
+            .await;
+            assert_eq!(status, 200);
+            assert_eq!(
+                ask(key.clone()).await,
+                200,
+                "{backend:?}: {target} on again"
+            );
+        }
+        // Every change is on the ledger, by the administrator.
+        let events = store.access_events(0, 10_000).await.expect("events");
+        for action in [
+            "partner.register",
+            "partner.rotate",
+            "partner.disable",
+            "partner.enable",
+        ] {
+            assert!(
+                events
+                    .iter()
+                    .any(|e| e.event.action == action && e.event.actor_kind == "staff"),
+                "{backend:?}: {action}"
+            );
+        }
+        // An auditor reads the ledger; it may not pull the switch.
+        let (auditor, _) = teeka_tests::signed_in_staff(
+            app.addr,
+            &store,
+            &vault,
+            "ledger.auditor",
+            teeka_domain::StaffRole::Auditor,
+            None,
+        )
+        .await;
+        let (status, _) = call(
+            app.addr,
+            Method::POST,
+            "/api/v1/admin/partners/switch",
+            Some(&auditor),
+            Some(json!({"target": "all", "off": true})),
+        )
+        .await;
+        assert_eq!(status, 403, "{backend:?}");
+    }
+}
