@@ -973,19 +973,7 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
         .await;
         let txn = sent["txnId"].as_str().expect("txn").to_owned();
         let log = dir.path().join("outbox").join("sms.jsonl");
-        let mut otp = None;
-        for _ in 0..120 {
-            otp = std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .find_map(|v| v["otp"].as_str().map(str::to_owned));
-            if otp.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        let otp = teeka_crypto::sha256_hex(&otp.expect("OTP delivered"));
+        let otp = teeka_crypto::sha256_hex(&delivered_otp(&log, mobile).await);
         let (_, t) = post(
             server.addr,
             "/api/v2/auth/public/confirmOTP",
@@ -1175,6 +1163,116 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
         );
         drop(server);
     }
+}
+
+/// The last OTP the server's outbox worker delivered to `mobile` (waiting up to 30 s for it).
+async fn delivered_otp(outbox: &Path, mobile: &str) -> String {
+    for _ in 0..120 {
+        let otp = std::fs::read_to_string(outbox)
+            .unwrap_or_default()
+            .lines()
+            .rev()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["to"] == mobile)
+            .find_map(|v| v["otp"].as_str().map(str::to_owned));
+        if let Some(otp) = otp {
+            return otp;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("no OTP delivered to {mobile}")
+}
+
+/// `teeka demo` as a newcomer starts it (limits on), with a partner made by the CLI beside it:
+/// the partner walk-through with curl works there as on `teeka serve`.
+#[tokio::test]
+async fn the_partner_walkthrough_runs_on_the_demo_with_a_cli_made_partner() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = Command::new(TEEKA)
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--centres-per-district",
+            "1",
+        ])
+        .arg("--database-url")
+        .arg(&db.url)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("demo starts");
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(out).lines();
+    let mut addr = None;
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.strip_prefix("Teeka demo listening on http://") {
+            addr = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if line.starts_with("Stop with") {
+            break;
+        }
+    }
+    let addr: SocketAddr = addr.expect("listening").parse().expect("address");
+    // A citizen of the demo signs in with an OTP and registers a member.
+    let mobile = "9123456781";
+    let (status, sent) = post(
+        addr,
+        "/api/v2/auth/public/generateOTP",
+        &[],
+        serde_json::json!({ "mobile": mobile }),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let log = dir.path().join("outbox").join("sms.jsonl");
+    let otp = teeka_crypto::sha256_hex(&delivered_otp(&log, mobile).await);
+    let (_, t) = post(
+        addr,
+        "/api/v2/auth/public/confirmOTP",
+        &[],
+        serde_json::json!({ "otp": otp, "txnId": sent["txnId"] }),
+    )
+    .await;
+    let token = t["token"].as_str().expect("token").to_owned();
+    let bearer = format!("Bearer {token}");
+    let (status, reg) = post(
+        addr,
+        "/api/v2/registration/beneficiary/new",
+        &[("authorization", bearer.as_str())],
+        serde_json::json!({ "name": "Demo Person", "birth_year": "1980", "gender_id": 1, "photo_id_type": 1,
+                            "photo_id_number": aadhaar(778), "consent_version": "V1" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{reg}");
+    let base = format!("http://{addr}");
+    let outbox = log.display().to_string();
+    let printed = run_walkthrough(
+        "demo",
+        "partner-walkthrough.sh",
+        &db.url,
+        dir.path(),
+        &[
+            ("BASE", base.as_str()),
+            ("TOKEN", token.as_str()),
+            ("MOBILE", mobile),
+            ("OUTBOX", outbox.as_str()),
+        ],
+        &[
+            "PayHealth asks to see your registered members for 7 days",
+            "\"beneficiary_reference_id\":",
+            "every partner switched off",
+            "every partner switched on",
+            "\"TKAPTN0004\"",
+            "\"topBlock\":",
+            "walk-through complete",
+        ],
+    );
+    assert!(!printed.contains("Demo Person") && !printed.contains(mobile));
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// A request with headers and an optional JSON body; the status and the body as JSON.
