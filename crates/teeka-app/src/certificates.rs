@@ -57,6 +57,9 @@ impl CertificateKind {
     }
 }
 
+/// How long a key generation's EU signer certificate is valid from the generation's creation.
+const SIGNER_VALIDITY_SECS: i64 = 5 * 365 * 86_400;
+
 /// The issuer: its key ring and the origin named in every certificate.
 #[derive(Debug, Clone)]
 pub struct Issuer {
@@ -74,7 +77,6 @@ impl Issuer {
     /// `https://teeka.local`).
     #[must_use]
     pub fn new(keys: IssuerKeyRing, ledger_origin: &str) -> Self {
-        const FIVE_YEARS: i64 = 5 * 365 * 86_400;
         let host = ledger_origin.split('/').next().unwrap_or("teeka.local");
         // A generation's Document Signer Certificate: self-signed, valid for five years from the
         // generation's creation, the same bytes every time. Encoding fails only for a key the
@@ -87,7 +89,7 @@ impl Issuer {
                     &k.p256,
                     &k.kid,
                     k.created_ms.div_euclid(1000),
-                    FIVE_YEARS,
+                    SIGNER_VALIDITY_SECS,
                 )
                 .ok()
                 .map(|der| (k.kid.clone(), der))
@@ -222,13 +224,17 @@ pub fn sign_documents(
             let signer = issuer.signer_certificate(&key.kid).ok_or_else(|| {
                 AppError::Crypto(format!("key {} has no EU signer certificate", key.kid))
             })?;
-            let iat = row.issued_at_ms.div_euclid(1000);
+            // Issued now, for a year, and never past its signer certificate: an EU verifier
+            // checks both against the signer's validity, and the certificate row may be older
+            // than the key now signing for it.
+            let iat = crate::clock::now_ms().div_euclid(1000);
+            let signer_ends = key.created_ms.div_euclid(1000) + SIGNER_VALIDITY_SECS;
             Some(
                 teeka_cert::dcc::issue_dcc(
                     &facts.dcc_payload(holder),
                     "IN",
                     iat,
-                    iat + A_YEAR,
+                    (iat + A_YEAR).min(signer_ends),
                     p256,
                     &teeka_cert::trust::dcc_kid(signer),
                 )
@@ -293,7 +299,12 @@ pub async fn certificates_for(
     }
     // Travel details are the person's own: a partner's copy never carries them.
     let sealed_travel = if grant.is_the_person() {
-        store.travel_details_of(person.subject_id).await?
+        let read = grant.event(
+            "certificate.travel_details_read",
+            "passport name and date of birth read for an EU certificate",
+            request_id,
+        );
+        store.read_travel_details(person.subject_id, &read).await?
     } else {
         None
     };
@@ -383,6 +394,9 @@ pub async fn certificates_for(
     Ok(out)
 }
 
+/// Ours: the passport name given is not the registered name.
+pub const TRAVEL_NAME_MISMATCH: &str = "TKACRT0004";
+
 /// Ours: travel details are given by the person themself, not through a partner.
 pub const TRAVEL_DETAILS_SELF_ONLY: &str = "TKACRT0003";
 
@@ -444,8 +458,8 @@ async fn own_person(
         })
 }
 
-/// Keeps a person's travel details (the name as in their passport and the full date of birth,
-/// which must fall in the registered year), sealed, so their certificates also come as EU
+/// Keeps a person's travel details (the name as in their passport, which must be the
+/// registered name, and the full date of birth, which must fall in the registered year), sealed, so their certificates also come as EU
 /// DCCs. Only the person themself gives them. One ledger entry for the read of the account's
 /// people and one for the write.
 ///
@@ -472,6 +486,19 @@ pub async fn set_travel_details(
         person.birth_year,
         crate::clock::today_in_india().date(),
     )?;
+    let registered = vault.open(
+        grant,
+        person.account_id,
+        &person.name_sealed,
+        &SealedColumn::BeneficiaryName.bound_to(person.subject_id.as_bytes()),
+    )?;
+    if !details.matches_registered_name(&String::from_utf8_lossy(&registered)) {
+        return Err(AppError::refused(
+            Refusal::Invalid,
+            TRAVEL_NAME_MISMATCH,
+            "The passport name must be the registered name (the same words, in Latin letters)",
+        ));
+    }
     let sealed = vault.seal(
         details.to_record().as_bytes(),
         &travel_details_context(person.subject_id),

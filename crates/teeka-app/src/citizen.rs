@@ -170,14 +170,13 @@ impl Identity<'_> {
         self.send_otp_with(mobile, client_ip, otp_text, None).await
     }
 
-    /// Sends an OTP whose SMS reads `text(otp)`; with a partner's consent request, the OTP
-    /// approves that request (and nothing else).
     /// Where an OTP request is counted, and under which limits. A citizen's by their network,
     /// under the per-IP limits. A partner's by the partner: its server asks for many people
     /// from one address, so the per-IP limits would cap every partner at a household's share
-    /// and let its users' typos lock all of them out. A partner's volume is bounded by its own
-    /// quotas and anomaly rules instead; the per-mobile limits protect each person from
-    /// everyone alike.
+    /// and let one user's typos lock all of them out. Its sends are bounded by its own quotas
+    /// and anomaly rules instead; its wrong OTPs by ten times a network's share an hour, so a
+    /// leaked partner key cannot guess OTPs at the rate of its quota. The per-mobile limits
+    /// protect each person from everyone alike.
     fn counted_as(&self, client_ip: IpAddr, partner: Option<Uuid>) -> (Vec<u8>, OtpLimits) {
         match partner {
             None => (
@@ -189,13 +188,19 @@ impl Identity<'_> {
                 self.vault.blind_index(b"partner", partner.as_bytes()),
                 OtpLimits {
                     ip_sends_per_hour: i64::MAX,
-                    ip_failures_per_hour: i64::MAX,
+                    ip_failures_per_hour: self
+                        .config
+                        .limits
+                        .ip_failures_per_hour
+                        .saturating_mul(10),
                     ..self.config.limits
                 },
             ),
         }
     }
 
+    /// Sends an OTP whose SMS reads `text(otp)`; with a partner's consent request, the OTP
+    /// approves that request (and nothing else).
     pub(crate) async fn send_otp_with(
         &self,
         mobile: &Mobile,

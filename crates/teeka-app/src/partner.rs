@@ -391,10 +391,9 @@ impl PartnerAdmin<'_> {
             };
             let event = self.actor.event(
                 "partner.register",
-                format!(
-                    "partner {} ({}) registered for {}",
-                    row.name, row.partner_id, row.scopes
-                ),
+                // By id: the name (up to 100 characters) with every scope would overflow an
+                // entry's 200 bytes and fail the registration.
+                format!("partner {} registered for {}", row.partner_id, row.scopes),
                 request_id,
             );
             if self.store.insert_partner(&row, &event).await? {
@@ -772,6 +771,9 @@ pub async fn shared_beneficiaries(
                             partner,
                             a.appointment_id,
                         ),
+                        // The check-in code is the person's (their SMS has it): shown to every
+                        // partner, it would be one more key joining partners' records.
+                        code: String::new(),
                         ..a
                     })
                     .collect()

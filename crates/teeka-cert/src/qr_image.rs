@@ -6,6 +6,8 @@ use std::io::{Cursor, Write};
 
 /// The largest picture side read, in pixels: a phone photo fits, a decompression bomb does not.
 pub const MAX_SIDE: usize = 4096;
+/// The most codes read from one picture.
+pub const MAX_CODES: usize = 4;
 
 /// Why a picture gave no QR code.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -131,11 +133,25 @@ pub fn decode_qr_codes(bytes: &[u8]) -> Result<Vec<DecodedQr>, QrImageError> {
     Ok(found)
 }
 
-/// The codes the QR reader finds in a grey picture given pixel by pixel.
+/// The codes the QR reader finds in a grey picture given pixel by pixel. The reader has
+/// assertions that some pictures trip (a known rqrr issue); anyone may send a picture, so a
+/// panic there is "no code found", not a crashed request.
 fn read_codes(width: usize, height: usize, luma: &dyn Fn(usize, usize) -> u8) -> Vec<DecodedQr> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_codes_unguarded(width, height, luma)
+    }))
+    .unwrap_or_default()
+}
+
+fn read_codes_unguarded(
+    width: usize,
+    height: usize,
+    luma: &dyn Fn(usize, usize) -> u8,
+) -> Vec<DecodedQr> {
     let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
     let mut found = Vec::new();
-    for grid in image.detect_grids() {
+    // A picture of one certificate holds one code; a few allow for a page with several.
+    for grid in image.detect_grids().into_iter().take(MAX_CODES) {
         let mut recorder = RunRecorder::default();
         if let Ok(meta) = grid.decode_to(&mut recorder) {
             found.push(DecodedQr {

@@ -94,7 +94,7 @@ pub enum SharedField {
     PhotoId,
     /// The mobile, masked.
     Mobile,
-    /// Live appointments (centre, day, slot, code).
+    /// Live appointments (centre, day, slot; the check-in code stays with the person).
     Appointments,
 }
 

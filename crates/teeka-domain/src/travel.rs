@@ -89,6 +89,37 @@ impl TravelDetails {
         })
     }
 
+    /// Whether the passport name is the registered name: the same words, in any order, once
+    /// both are in the passport's machine-readable form. A registered name not written in
+    /// Latin letters matches no passport name, since it cannot be compared; the EU certificate
+    /// then waits for the registered name to be corrected. Without this check, anyone signed in
+    /// on the account could have a signed certificate made out to any name.
+    #[must_use]
+    pub fn matches_registered_name(&self, registered: &str) -> bool {
+        let words = |text: &str| -> Option<Vec<String>> {
+            let mut out = Vec::new();
+            for word in text.split(|c: char| c.is_whitespace() || c == '-') {
+                if word.is_empty() {
+                    continue;
+                }
+                let icao = icao_transliteration(word);
+                if icao.is_empty() || word.chars().any(|c| c.is_alphabetic() && !c.is_ascii()) {
+                    return None;
+                }
+                out.push(icao);
+            }
+            out.sort_unstable();
+            Some(out)
+        };
+        match (
+            words(&format!("{} {}", self.given_names, self.surname)),
+            words(registered),
+        ) {
+            (Some(passport), Some(registered)) => !passport.is_empty() && passport == registered,
+            _ => false,
+        }
+    }
+
     /// The date of birth as `YYYY-MM-DD`.
     #[must_use]
     pub fn date_of_birth_text(&self) -> String {
@@ -147,6 +178,12 @@ mod tests {
         let back = TravelDetails::from_record(&t.to_record(), 1990, today).expect("record");
         assert_eq!(back, t);
         assert!(TravelDetails::parse("Kumar", "", "1990-04-01", 1990, today).is_ok());
+        // The passport name must be the registered one: same words, any order and case.
+        assert!(t.matches_registered_name("Asha Mary D'Souza"));
+        assert!(t.matches_registered_name("d'souza asha  mary"));
+        assert!(!t.matches_registered_name("Asha D'Souza"));
+        assert!(!t.matches_registered_name("Asha Mary D'Souza Khan"));
+        assert!(!t.matches_registered_name("आशा मैरी डिसूज़ा"));
         for (surname, dob, year) in [
             ("", "1990-04-01", 1990),
             ("कुमार", "1990-04-01", 1990),

@@ -202,20 +202,37 @@ macro_rules! certificate_store_methods {
             Ok(removed > 0)
         }
 
-        /// A person's sealed travel details, if they gave any. The caller's use case has
-        /// already logged its read of the person.
-        pub async fn travel_details_of(
+        /// A person's sealed travel details, if they gave any, with `event` on the ledger in
+        /// the same transaction when there are (the full date of birth is read).
+        pub async fn read_travel_details(
             &self,
             subject_id: uuid::Uuid,
+            event: &$crate::identity::AccessEventRecord,
         ) -> Result<Option<Vec<u8>>, $crate::StoreError> {
             use sqlx::Row;
-            sqlx::query("SELECT details_sealed FROM travel_details WHERE subject_id = $1")
+            // Most people give none: a look first, so their downloads take no write lock.
+            let any = sqlx::query("SELECT 1 FROM travel_details WHERE subject_id = $1")
                 .bind(subject_id)
                 .fetch_optional(self.reader())
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()
-                .map_err(Into::into)
+                .await?;
+            if any.is_none() {
+                return Ok(None);
+            }
+            let mut tx = self.begin_write().await?;
+            let sealed: Option<Vec<u8>> =
+                sqlx::query("SELECT details_sealed FROM travel_details WHERE subject_id = $1")
+                    .bind(subject_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get(0))
+                    .transpose()?;
+            if sealed.is_some() {
+                let mut e = event.clone();
+                e.subject_id = Some(subject_id);
+                Self::append_access_event(&mut tx, &e).await?;
+            }
+            tx.commit().await?;
+            Ok(sealed)
         }
 
         /// Revoked certificates' ids with when, oldest first (the revocation list's source).

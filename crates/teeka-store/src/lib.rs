@@ -652,9 +652,13 @@ impl Store {
         dispatch!(self, s => s.delete_travel_details(subject_id, event).await)
     }
 
-    /// A person's sealed travel details, if any.
-    pub async fn travel_details_of(&self, subject_id: Uuid) -> Result<Option<Vec<u8>>, StoreError> {
-        dispatch!(self, s => s.travel_details_of(subject_id).await)
+    /// A person's sealed travel details, if any, with `event` on the ledger when there are.
+    pub async fn read_travel_details(
+        &self,
+        subject_id: Uuid,
+        event: &identity::AccessEventRecord,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self, s => s.read_travel_details(subject_id, event).await)
     }
 
     /// Revoked certificates' ids with when they were revoked.

@@ -738,7 +738,9 @@ macro_rules! partner_store_methods {
                     role: "system".into(),
                     action: "partner.throttle".into(),
                     subject_id: None,
-                    purpose: detail.clone(),
+                    // By id: a partner's name (up to 100 characters) would overflow an entry's
+                    // 200 bytes and roll the throttle back.
+                    purpose: format!("partner {partner_id} throttled: {why}"),
                     request_id: String::new(),
                 },
             )

@@ -1169,6 +1169,10 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
                 json!({ "beneficiary_reference_id": person, "surname": "Person" }),
                 "date_of_birth",
             ),
+            (
+                json!({ "beneficiary_reference_id": person, "surname": "Else", "given_names": "Someone", "date_of_birth": "1980-04-01" }),
+                "registered name",
+            ),
         ] {
             let (status, answer) =
                 call(w.addr, Method::POST, travel, Some(&token), Some(bad)).await;

@@ -1363,6 +1363,43 @@ async fn a_partners_sign_ups_are_counted_by_partner_not_by_its_servers_address()
             // A wrong OTP (400), never "too many wrong OTPs from this network" (429).
             assert_eq!(status, 400, "{backend:?}: {answer}");
         }
+        // Wrong OTPs are not free for a partner either: ten times a network's share an hour
+        // (20 here), then refused as too many from here, whoever the person.
+        let mut refused_after = None;
+        for attempt in 3..30 {
+            let (status, sent) = call_with(
+                app.addr,
+                Method::POST,
+                "/api/v2/auth/generateOTP",
+                None,
+                &[("x-api-key", key.as_str())],
+                Some(json!({
+                    "mobile": format!("70000002{:02}", attempt),
+                    "scopes": "beneficiary_read", "fields": "name", "days": 1,
+                })),
+            )
+            .await;
+            assert_eq!(status, 200, "{backend:?}: {sent}");
+            let (status, answer) = call_with(
+                app.addr,
+                Method::POST,
+                "/api/v2/auth/confirmOTP",
+                None,
+                &[("x-api-key", key.as_str())],
+                Some(json!({ "otp": teeka_crypto::sha256_hex("000000"), "txnId": sent["txnId"] })),
+            )
+            .await;
+            if status == 429 {
+                assert_eq!(answer["errorCode"], "TKAOTP0007", "{backend:?}: {answer}");
+                refused_after = Some(attempt);
+                break;
+            }
+        }
+        assert_eq!(
+            refused_after,
+            Some(20),
+            "{backend:?}: the 21st wrong OTP is refused"
+        );
         // The partner's sends did not use up the address's share: a citizen there still gets
         // two, and the third is refused as before.
         for (n, expected) in [(0, 200), (1, 200), (2, 429)] {
@@ -1499,6 +1536,16 @@ async fn the_registry_holds_key_rotation_expiry_tls_binding_and_the_minute_limit
             assert_eq!(ask(limited.clone(), None).await.0, 200, "{backend:?}");
         }
         assert_eq!(ask(limited, None).await.0, 429, "{backend:?}: fourth");
+
+        // The longest name with every scope still fits the ledger's entry.
+        let widest = NewPartner::with_defaults(
+            "N".repeat(100),
+            "Testing".into(),
+            "availability,booking,beneficiary_read,certificate,status_check,research",
+            None,
+        )
+        .expect("partner");
+        admin.register(&widest, "test").await.expect("registers");
     }
 }
 
@@ -1670,6 +1717,14 @@ async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent(
         assert_eq!(
             list["beneficiaries"][0]["appointments"][0]["appointment_id"], appointment,
             "{backend:?}"
+        );
+        // The check-in code is the person's alone.
+        assert!(own["beneficiaries"][0]["appointments"][0]["secret_code"].is_string());
+        assert!(
+            list["beneficiaries"][0]["appointments"][0]
+                .get("secret_code")
+                .is_none(),
+            "{backend:?}: {list}"
         );
         let (status, _) = partner_call(
             Method::POST,

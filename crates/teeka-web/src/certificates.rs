@@ -290,6 +290,9 @@ pub async fn shc_crl(
     }
 }
 
+/// One picture read at a time, server-wide (see `verify`).
+static PICTURE_SLOT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// The most a certificate's text may weigh at the web verifier: a QR code holds under 3 KiB.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// The most a picture of a QR code may weigh at the web verifier.
@@ -314,9 +317,25 @@ pub async fn verify(State(app): State<AppState>, body: Bytes) -> Result<Response
     if let Err(e) = revocations.add_json(&list.to_string()) {
         tracing::error!(error = %e, "own revocation list unreadable");
     }
+    // A picture takes the one picture slot, held until its decoding ends (a blocking task is
+    // not cut short by the request timeout, and a crafted picture can keep the QR reader busy
+    // for long): pictures wait their turn, and text verification and every other request keep
+    // the rest of the machine.
+    let slot = if picture {
+        Some(PICTURE_SLOT.try_acquire().map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::error::UNAVAILABLE,
+                "another picture is being read; try again shortly, or send the QR code's text",
+            )
+        })?)
+    } else {
+        None
+    };
     // Canonicalisation is CPU work: off the async workers, so a burst of verifications does not
     // stall every other request.
     let checked = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         verify_any(&body, &trust, &revocations, time::OffsetDateTime::now_utc())
     })
     .await

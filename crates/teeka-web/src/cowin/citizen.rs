@@ -338,9 +338,10 @@ pub async fn beneficiaries(
     Ok(axum::Json(json!({ "beneficiaries": beneficiaries })).into_response())
 }
 
-/// A live appointment in CoWIN's beneficiary shape (with the code the desk asks for).
+/// A live appointment in CoWIN's beneficiary shape (with the code the desk asks for, when the
+/// viewer may see it: the person, not a partner).
 pub(crate) fn appointment_json(a: &teeka_app::citizen::AppointmentView) -> Value {
-    json!({
+    let mut out = json!({
         "appointment_id": a.appointment_id.to_string(),
         "session_id": a.session_id.to_string(),
         "center_id": a.centre_id,
@@ -348,6 +349,9 @@ pub(crate) fn appointment_json(a: &teeka_app::citizen::AppointmentView) -> Value
         "date": a.date.to_string(),
         "slot": a.slot,
         "dose": a.dose,
-        "secret_code": a.code,
-    })
+    });
+    if !a.code.is_empty() {
+        out["secret_code"] = json!(a.code);
+    }
+    out
 }
