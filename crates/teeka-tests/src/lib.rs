@@ -129,6 +129,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// Its store.
     pub store: Store,
+    /// Its state, for tests that look inside (or hold one of its slots).
+    pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -192,7 +194,8 @@ pub async fn spawn_app_with(
 ) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
-    let router = build_router(AppState::new(store.clone(), config, vault, identity));
+    let state = AppState::new(store.clone(), config, vault, identity);
+    let router = build_router(state.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let shutdown = async {
@@ -205,6 +208,7 @@ pub async fn spawn_app_with(
     TestApp {
         addr,
         store,
+        state,
         stop: Some(stop),
         task: Some(task),
     }
@@ -454,6 +458,20 @@ pub async fn signed_in_staff(
     role: teeka_domain::StaffRole,
     scope: Option<i64>,
 ) -> (String, teeka_app::staff::Enrolment) {
+    let (token, e, _) = signed_in_staff_with_code(addr, store, vault, username, role, scope).await;
+    (token, e)
+}
+
+/// As [`signed_in_staff`], also giving the authenticator code the sign-in spent, for tests that
+/// show it cannot be used again.
+pub async fn signed_in_staff_with_code(
+    addr: SocketAddr,
+    store: &Store,
+    vault: &Vault,
+    username: &str,
+    role: teeka_domain::StaffRole,
+    scope: Option<i64>,
+) -> (String, teeka_app::staff::Enrolment, String) {
     let config = teeka_app::staff::StaffConfig::default();
     let staff = teeka_app::staff::Staff {
         store,
@@ -464,12 +482,13 @@ pub async fn signed_in_staff(
         .create_user(username, role, scope)
         .await
         .expect("create");
+    let sign_in_code = totp_at(&e, 0);
     let (status, answer) = call(
         addr,
         http::Method::POST,
         "/api/v1/staff/login",
         None,
-        Some(serde_json::json!({ "username": username, "password": e.temporary_password, "totp": totp_at(&e, 0) })),
+        Some(serde_json::json!({ "username": username, "password": e.temporary_password, "totp": sign_in_code })),
     )
     .await;
     assert_eq!(status, 200, "{answer}");
@@ -483,7 +502,29 @@ pub async fn signed_in_staff(
     )
     .await;
     assert_eq!(status, 204, "{answer}");
-    (token, e)
+    (token, e, sign_in_code)
+}
+
+/// Today in India, after waiting out midnight (IST) when fewer than `minutes` of the day are left:
+/// a test that books a session for today would otherwise find it in the past if the day turned
+/// while it ran.
+pub async fn today_in_india_with_margin(minutes: u16) -> teeka_domain::CowinDate {
+    let left = 24 * 60 - teeka_app::anomaly::minute_now_in_india();
+    if left <= minutes {
+        tokio::time::sleep(std::time::Duration::from_secs(u64::from(left) * 60 + 1)).await;
+    }
+    teeka_app::clock::today_in_india()
+}
+
+/// Waits, when less than `margin_ms` is left of the current clock-aligned window of `period_ms`
+/// (the partner limits count whole clock minutes and hours), until the next window begins, so a
+/// test that counts requests against a limit does not straddle two windows.
+pub async fn clear_of_window_end(period_ms: i64, margin_ms: i64) {
+    let left = period_ms - teeka_app::clock::now_ms().rem_euclid(period_ms);
+    if left < margin_ms {
+        let wait = u64::try_from(left).unwrap_or(0) + 20;
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    }
 }
 
 /// The online first-dose places a session has left.

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use teeka_app::booking::BookingConfig;
 use teeka_app::citizen::IdentityConfig;
-use teeka_app::clock::today_in_india;
 use teeka_app::desk::DeskConfig;
 use teeka_app::outbox::{Notifier, deliver_due};
 use teeka_app::staff::{Enrolment, StaffConfig};
@@ -22,7 +21,7 @@ use teeka_store::Store;
 use teeka_store::identity::OtpLimits;
 use teeka_tests::{
     TestDb, aadhaar, backends, call, citizen, pdf_page_png, pdf_text, prepared_store, session_at,
-    signed_in_staff, test_vault, totp_at,
+    signed_in_staff, signed_in_staff_with_code, test_vault, today_in_india_with_margin, totp_at,
 };
 use teeka_web::config::BookingLimits;
 use teeka_web::{AppState, UseCaseSettings, WebConfig, build_router};
@@ -34,6 +33,7 @@ struct World {
     outbox: std::path::PathBuf,
     _dir: tempfile::TempDir,
     addr: SocketAddr,
+    state: AppState,
 }
 
 async fn world(backend: teeka_tests::Backend, mut desk: DeskConfig) -> World {
@@ -85,10 +85,10 @@ async fn world(backend: teeka_tests::Backend, mut desk: DeskConfig) -> World {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        teeka_web::serve(listener, build_router(state), std::future::pending()).await
-    });
+    let router = build_router(state.clone());
+    tokio::spawn(async move { teeka_web::serve(listener, router, std::future::pending()).await });
     World {
+        state,
         _db: db,
         outbox: dir.path().join("sms.jsonl"),
         _dir: dir,
@@ -167,11 +167,18 @@ async fn subject_events(store: &Store, action: &str) -> usize {
 async fn the_desk_flow_and_every_refusal_it_owes() {
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        let today = today_in_india();
+        let today = today_in_india_with_margin(3).await;
         let here = session_at(&w.store, 1, today, "COVISHIELD", 10, 10, 18).await;
         let elsewhere = session_at(&w.store, 2, today, "COVISHIELD", 10, 10, 18).await;
-        let (vaccinator, v_enrolment) =
-            staff_member(&w, "asha.v", StaffRole::Vaccinator, Some(1)).await;
+        let (vaccinator, v_enrolment, v_sign_in_code) = signed_in_staff_with_code(
+            w.addr,
+            &w.store,
+            &w.vault,
+            "asha.v",
+            StaffRole::Vaccinator,
+            Some(1),
+        )
+        .await;
         let (verifier, _) = staff_member(&w, "meena.verify", StaffRole::Verifier, Some(1)).await;
         let (centre_admin, _) =
             staff_member(&w, "phc1.admin", StaffRole::CentreAdmin, Some(1)).await;
@@ -381,13 +388,13 @@ async fn the_desk_flow_and_every_refusal_it_owes() {
             json!({ "beneficiary_reference_id": other, "reason_code": "medical_emergency",
                     "reason_text": "collapsed in the queue, needs their dose history", "totp": totp })
         };
-        // Half a minute ago is the sign-in's step or an older one, whether or not a new 30-second
-        // step has begun since the sign-in (the current code would then be a fresh one).
+        // The very code the sign-in spent: a replay while its step is in the window, too old
+        // after, however long the test has taken to get here.
         let (status, answer) = post(
             &w,
             "/api/v1/desk/break-glass",
             &vaccinator,
-            glass(totp_at(&v_enrolment, -30)),
+            glass(v_sign_in_code),
         )
         .await;
         assert_eq!(
@@ -506,7 +513,16 @@ async fn the_ledger_shows_each_person_who_touched_their_data_and_reports_a_breac
     use teeka_crypto::merkle::verify_inclusion;
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        let here = session_at(&w.store, 1, today_in_india(), "COVISHIELD", 10, 10, 18).await;
+        let here = session_at(
+            &w.store,
+            1,
+            today_in_india_with_margin(3).await,
+            "COVISHIELD",
+            10,
+            10,
+            18,
+        )
+        .await;
         let (vaccinator, _) = staff_member(&w, "asha.v", StaffRole::Vaccinator, Some(1)).await;
         let (verifier, _) = staff_member(&w, "meena.verify", StaffRole::Verifier, Some(1)).await;
         let (auditor, _) = staff_member(&w, "audit.one", StaffRole::Auditor, None).await;
@@ -667,7 +683,7 @@ async fn the_ledger_shows_each_person_who_touched_their_data_and_reports_a_breac
 async fn replayed_abuse_is_suspended_within_sixty_seconds() {
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        let today = today_in_india();
+        let today = today_in_india_with_margin(3).await;
         let here = session_at(&w.store, 1, today, "COVISHIELD", 10, 10, 18).await;
         w.store
             .set_session_capacity(here, [10, 10, 10], [500, 10, 10])
@@ -891,7 +907,16 @@ fn expected_matrix() -> Vec<(&'static str, &'static str, &'static [&'static str]
 async fn every_route_against_every_role() {
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        session_at(&w.store, 1, today_in_india(), "COVISHIELD", 10, 10, 18).await;
+        session_at(
+            &w.store,
+            1,
+            today_in_india_with_margin(3).await,
+            "COVISHIELD",
+            10,
+            10,
+            18,
+        )
+        .await;
         // The route table and this matrix name the same routes (login and the API description
         // are public).
         let table: BTreeSet<(String, String)> = teeka_web::staff::STAFF_ROUTES
@@ -1036,7 +1061,7 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
     use teeka_cert::verify::{Revocations, verify_any};
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        let today = today_in_india();
+        let today = today_in_india_with_margin(3).await;
         let here = session_at(&w.store, 1, today, "COVISHIELD", 10, 10, 18).await;
         let (vaccinator, _) = staff_member(&w, "asha.v", StaffRole::Vaccinator, Some(1)).await;
         let (centre_admin, _) =
@@ -1131,17 +1156,51 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
         let answer: Value = serde_json::from_slice(&answer.body).expect("json");
         assert_eq!(answer["valid"], true, "{answer}");
         // And a picture of the page, as a phone would send it.
-        let answer = teeka_loadgen::request(
+        let page = pdf_page_png(&pdf.body, 100);
+        let send_picture = || {
+            teeka_loadgen::request(
+                w.addr,
+                Method::POST,
+                "/api/v1/verify",
+                &[("content-type", "image/png")],
+                Some(page.clone().into()),
+            )
+        };
+        let answer = send_picture().await.expect("verify");
+        let answer: Value = serde_json::from_slice(&answer.body).expect("json");
+        assert_eq!(answer["valid"], true, "{answer}");
+        // While another picture is being read, a picture waits its turn (503, say so) and text
+        // is still verified; then the picture reads again.
+        let busy = w
+            .state
+            .picture_slot
+            .clone()
+            .try_acquire_owned()
+            .expect("the slot is free");
+        let refused = send_picture().await.expect("verify");
+        let refusal: Value = serde_json::from_slice(&refused.body).expect("json");
+        assert_eq!(
+            (refused.status.as_u16(), refusal["code"].as_str()),
+            (503, Some("TKASYS0002")),
+            "{backend:?}: {refusal}"
+        );
+        let text = teeka_loadgen::request(
             w.addr,
             Method::POST,
             "/api/v1/verify",
-            &[("content-type", "image/png")],
-            Some(pdf_page_png(&pdf.body, 100).into()),
+            &[],
+            Some(qr.clone().into()),
         )
         .await
         .expect("verify");
-        let answer: Value = serde_json::from_slice(&answer.body).expect("json");
-        assert_eq!(answer["valid"], true, "{answer}");
+        assert_eq!(
+            text.status.as_u16(),
+            200,
+            "{backend:?}: text is not held up"
+        );
+        drop(busy);
+        let again = send_picture().await.expect("verify");
+        assert_eq!(again.status.as_u16(), 200, "{backend:?}: the slot is back");
         // The SMART Health Card of the same dose verifies too.
         let payloads = qr_payloads(&w, &token, &person).await;
         let shc = payloads["certificates"][0]["shc"].as_str().expect("shc");

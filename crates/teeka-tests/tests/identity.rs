@@ -319,11 +319,7 @@ async fn the_booking_clients_flow_register_four_refuse_the_fifth_list_masked() {
 
 #[tokio::test]
 async fn otps_are_single_use_three_strikes_and_expire() {
-    let identity = IdentityConfig {
-        otp_ttl: Duration::from_millis(700),
-        ..teeka_tests::generous_identity()
-    };
-    for_each_backend(identity, |backend, h| async move {
+    for_each_backend(teeka_tests::generous_identity(), |backend, h| async move {
         let confirm = |txn: String, otp_hex: String| {
             let h = &h;
             async move {
@@ -376,14 +372,30 @@ async fn otps_are_single_use_three_strikes_and_expire() {
             "{backend:?}: void after three strikes"
         );
 
-        // Expiry.
-        let txn = body(&h.send("9000000003").await)["txnId"]
+        // Expiry, on a second process of the deployment whose OTPs last a moment (the attempts
+        // above keep the default lifetime, so a slow machine cannot expire them midway).
+        let short = Harness::with_vault(
+            h.store.clone(),
+            IdentityConfig {
+                otp_ttl: Duration::from_millis(1),
+                ..teeka_tests::generous_identity()
+            },
+            h.vault.clone(),
+        )
+        .await;
+        let txn = body(&short.send("9000000003").await)["txnId"]
             .as_str()
             .expect("txn")
             .to_owned();
-        let otp = h.last_otp("9000000003").await;
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        let expired = confirm(txn, sha256_hex(&otp)).await;
+        let otp = short.last_otp("9000000003").await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let expired = short
+            .post(
+                "/api/v2/auth/public/confirmOTP",
+                json!({ "otp": sha256_hex(&otp), "txnId": txn }),
+                None,
+            )
+            .await;
         assert_eq!(code(&expired), "TKAOTP0004", "{backend:?}");
 
         // Missing fields get CoWIN's codes; a plain (unhashed) OTP is just invalid.
@@ -628,11 +640,10 @@ async fn generate_otp_answers_alike_whether_or_not_a_number_is_registered() {
             shapes[0], shapes[1],
             "{backend:?}: same status, fields and length"
         );
-        let median = |v: &mut Vec<Duration>| {
-            v.sort();
-            v[v.len() / 2]
-        };
-        let (registered, unknown) = (median(&mut timings[0]), median(&mut timings[1]));
+        // The fastest of each: scheduling noise on a shared machine only ever adds time, so the
+        // minimum shows the work each answer costs.
+        let fastest = |v: &Vec<Duration>| *v.iter().min().expect("20 timings");
+        let (registered, unknown) = (fastest(&timings[0]), fastest(&timings[1]));
         let (lo, hi) = if registered < unknown {
             (registered, unknown)
         } else {
@@ -640,7 +651,7 @@ async fn generate_otp_answers_alike_whether_or_not_a_number_is_registered() {
         };
         assert!(
             hi <= lo * 2 + Duration::from_millis(5),
-            "{backend:?}: medians {registered:?} vs {unknown:?} differ beyond noise"
+            "{backend:?}: fastest {registered:?} vs {unknown:?} differ beyond noise"
         );
     })
     .await;
@@ -649,7 +660,8 @@ async fn generate_otp_answers_alike_whether_or_not_a_number_is_registered() {
 #[tokio::test]
 async fn sessions_expire_log_out_and_refuse_strangers() {
     let identity = IdentityConfig {
-        session_ttl: Duration::from_millis(900),
+        // Long enough for a slow machine's first requests, short enough to wait out.
+        session_ttl: Duration::from_secs(3),
         ..teeka_tests::generous_identity()
     };
     for_each_backend(identity, |backend, h| async move {
@@ -669,7 +681,7 @@ async fn sessions_expire_log_out_and_refuse_strangers() {
             );
             assert_eq!(body(&r)["error"], "Unauthenticated access!");
         }
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        tokio::time::sleep(Duration::from_millis(3100)).await;
         let r = h
             .get("/api/v2/appointment/beneficiaries", Some(&token))
             .await;

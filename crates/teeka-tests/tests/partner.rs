@@ -1021,6 +1021,8 @@ async fn anomalies_throttle_a_partner_raise_an_alert_and_lift_only_when_enabled(
             );
         }
         let members = "/api/v2/appointment/beneficiaries";
+        // Counted in clock hours: all three reads in one.
+        teeka_tests::clear_of_window_end(3_600_000, 120_000).await;
         for token in &tokens[..2] {
             assert_eq!(
                 partner_status(app.addr, members, &key, Some(token)).await,
@@ -1069,6 +1071,7 @@ async fn anomalies_throttle_a_partner_raise_an_alert_and_lift_only_when_enabled(
         // A volume spike: more than 100 requests in an hour and 10 times the earlier mean.
         let researcher = partner(&store, "Burst", "research", "name", 100_000).await;
         let mut allowed = 0;
+        teeka_tests::clear_of_window_end(3_600_000, 120_000).await;
         loop {
             let (status, code) = partner_status(
                 app.addr,
@@ -1532,6 +1535,7 @@ async fn the_registry_holds_key_rotation_expiry_tls_binding_and_the_minute_limit
             .expect("register")
             .api_key
             .expose();
+        teeka_tests::clear_of_window_end(60_000, 10_000).await;
         for _ in 0..3 {
             assert_eq!(ask(limited.clone(), None).await.0, 200, "{backend:?}");
         }

@@ -678,7 +678,12 @@ async fn the_hundred_and_first_request_in_five_minutes_gets_429() {
 #[tokio::test]
 async fn new_sessions_appear_within_the_cache_staleness_bound() {
     each_backend(|backend, store| async move {
-        let config = WebConfig { cache_staleness: Duration::from_millis(300), public_rate_limit: None, ..WebConfig::default() };
+        let bound = Duration::from_secs(1);
+        let config = WebConfig {
+            cache_staleness: bound,
+            public_rate_limit: None,
+            ..WebConfig::default()
+        };
         let app = spawn_app(store.clone(), config).await;
         let centre = Centre {
             id: CentreId(555),
@@ -692,24 +697,45 @@ async fn new_sessions_appear_within_the_cache_staleness_bound() {
             long: 72.8,
             fee_type: FeeType::Free,
             fees: Vec::new(),
-            hours: OpeningHours { from_minute: 540, to_minute: 1020 },
+            hours: OpeningHours {
+                from_minute: 540,
+                to_minute: 1020,
+            },
         };
         store.insert_centres(&[centre]).await.expect("centre");
-        let path = "/api/v2/appointment/sessions/public/calendarByDistrict?district_id=395&date=01-01-2031";
+        // Near dates, which the cache holds (far ones are answered fresh each time).
+        let tomorrow = teeka_app::clock::today_in_india().plus_days(1);
+        let path = format!(
+            "/api/v2/appointment/sessions/public/calendarByDistrict?district_id=395&date={tomorrow}"
+        );
+        let path = path.as_str();
         assert_eq!(body(&app.get(path, &[]).await), json!({"centers": []}));
         let plan = SessionPlan {
             id: uuid::Uuid::new_v4(),
             centre_id: CentreId(555),
-            date: "02-01-2031".parse().expect("date"),
+            date: tomorrow.plus_days(1),
             vaccine: "COVAXIN".parse().expect("vaccine"),
             age: AgeLimits::new(18, None).expect("age"),
-            capacity: Capacity { dose1: DoseShare { online: 10, onsite: 0 }, ..Capacity::default() },
+            capacity: Capacity {
+                dose1: DoseShare {
+                    online: 10,
+                    onsite: 0,
+                },
+                ..Capacity::default()
+            },
             slots: vec!["09:00AM-11:00AM".parse().expect("slot")],
         };
-        store.insert_sessions(std::slice::from_ref(&plan)).await.expect("session");
-        tokio::time::sleep(Duration::from_millis(350)).await;
+        store
+            .insert_sessions(std::slice::from_ref(&plan))
+            .await
+            .expect("session");
+        tokio::time::sleep(bound + Duration::from_millis(100)).await;
         let after = body(&app.get(path, &[]).await);
-        assert_eq!(after["centers"][0]["sessions"][0]["session_id"], plan.id.to_string(), "{backend:?}");
+        assert_eq!(
+            after["centers"][0]["sessions"][0]["session_id"],
+            plan.id.to_string(),
+            "{backend:?}"
+        );
         assert_eq!(after["centers"][0]["sessions"][0]["available_capacity"], 10);
         app.stop().await;
     })
@@ -847,7 +873,8 @@ async fn district_answers_outlive_the_time_bound_until_their_district_changes() 
     for backend in teeka_tests::backends() {
         let db = teeka_tests::TestDb::new(backend).await;
         let store = teeka_tests::prepared_store(&db).await;
-        let bound = Duration::from_millis(400);
+        // The poller runs every half bound; a second leaves room for a slow machine's stalls.
+        let bound = Duration::from_secs(1);
         let app = spawn_app(
             store.clone(),
             WebConfig {
@@ -898,7 +925,7 @@ async fn district_answers_outlive_the_time_bound_until_their_district_changes() 
         let path = format!(
             "/api/v2/appointment/sessions/public/calendarByDistrict?district_id=395&date={tomorrow}"
         );
-        tokio::time::sleep(Duration::from_millis(300)).await; // let the poller see the district
+        tokio::time::sleep(bound * 2).await; // let the poller see the district
         let capacity = |v: &Value| v["centers"][0]["sessions"][0]["available_capacity"].clone();
         let first = app.get(&path, &[]).await;
         assert_eq!(capacity(&body(&first)), 10);

@@ -331,7 +331,7 @@ mod tests {
     #[tokio::test]
     async fn serves_fresh_answers_and_recomputes_stale_ones() {
         let cache = ResponseCache::new(
-            Duration::from_millis(50),
+            Duration::from_millis(300),
             10,
             Arc::new(ChangeTracker::new()),
         );
@@ -348,7 +348,7 @@ mod tests {
             cache.get_bytes(1, None, compute).await,
             Ok(Bytes::from("0"))
         );
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(350)).await;
         assert_eq!(
             cache.get_bytes(1, None, compute).await,
             Ok(Bytes::from("1"))
@@ -358,7 +358,7 @@ mod tests {
     #[tokio::test]
     async fn district_answers_live_until_their_district_changes() {
         let tracker = Arc::new(ChangeTracker::new());
-        let staleness = Duration::from_millis(60);
+        let staleness = Duration::from_millis(400);
         let cache = ResponseCache::new(staleness, 10, tracker.clone());
         let (d, other) = (DistrictId(395), DistrictId(392));
         let calls = AtomicUsize::new(0);
@@ -372,7 +372,7 @@ mod tests {
             Ok(Bytes::from("0"))
         );
         for _ in 0..3 {
-            tokio::time::sleep(Duration::from_millis(40)).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
             tracker.apply(Instant::now(), &[(d, 1), (other, 7)]);
             assert_eq!(
                 cache.get_bytes(1, Some(d), compute).await,
@@ -387,7 +387,7 @@ mod tests {
             "its district changed"
         );
         // If polling stops, the time bound rules again.
-        tokio::time::sleep(Duration::from_millis(70)).await;
+        tokio::time::sleep(Duration::from_millis(450)).await;
         assert_eq!(
             cache.get_bytes(1, Some(d), compute).await,
             Ok(Bytes::from("2")),

@@ -290,9 +290,6 @@ pub async fn shc_crl(
     }
 }
 
-/// One picture read at a time, server-wide (see `verify`).
-static PICTURE_SLOT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-
 /// The most a certificate's text may weigh at the web verifier: a QR code holds under 3 KiB.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// The most a picture of a QR code may weigh at the web verifier.
@@ -322,7 +319,7 @@ pub async fn verify(State(app): State<AppState>, body: Bytes) -> Result<Response
     // for long): pictures wait their turn, and text verification and every other request keep
     // the rest of the machine.
     let slot = if picture {
-        Some(PICTURE_SLOT.try_acquire().map_err(|_| {
+        Some(app.picture_slot.clone().try_acquire_owned().map_err(|_| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 crate::error::UNAVAILABLE,

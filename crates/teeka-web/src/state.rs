@@ -58,6 +58,9 @@ pub struct Inner {
     pub partner: teeka_app::partner::PartnerConfig,
     /// Signs certificates; its public keys are published.
     pub issuer: teeka_app::certificates::Issuer,
+    /// The one picture of a QR code the web verifier reads at a time (see
+    /// `certificates::verify`): one per process, so pictures cannot take every core.
+    pub picture_slot: Arc<tokio::sync::Semaphore>,
 }
 
 /// Every use case's settings, for [`AppState::with_all`].
@@ -215,6 +218,7 @@ impl AppState {
             ledger,
             partner,
             issuer,
+            picture_slot: Arc::new(tokio::sync::Semaphore::new(1)),
         });
         tokio::spawn(poll_changes(Arc::downgrade(&inner)));
         Self(inner)
