@@ -1,8 +1,9 @@
 //! One-page PDFs with Latin and Devanagari text in bundled fonts (Noto Sans and Noto Sans
 //! Devanagari, subset into each document), shaped with rustybuzz so Hindi's conjuncts and vowel
-//! signs come out right, and written with krilla. A line may mix the two scripts: it is split
-//! into runs, each drawn in the font that has its letters, and the PDF keeps the text itself
-//! (copy, search and screen readers see the words, not glyph numbers).
+//! signs come out right, and written with krilla. A person's name may be in any Indian script,
+//! so the other scripts' Noto fonts are bundled too. A line may mix scripts: it is split into
+//! runs, each drawn in the font that has its letters, and the PDF keeps the text itself (copy,
+//! search and screen readers see the words, not glyph numbers).
 
 use krilla::Document;
 use krilla::geom::{PathBuilder, Point, Rect};
@@ -20,6 +21,57 @@ static LATIN_BOLD: &[u8] = include_bytes!("../fonts/NotoSans-Bold.ttf");
 static DEVANAGARI_REGULAR: &[u8] = include_bytes!("../fonts/NotoSansDevanagari-Regular.ttf");
 static DEVANAGARI_BOLD: &[u8] = include_bytes!("../fonts/NotoSansDevanagari-Bold.ttf");
 
+/// The other Indian scripts a person's name may be written in (and Sinhala, which the name rule
+/// admits too), from the first code point of the script's block, with their fonts. Only the
+/// regular weight is bundled: a name is printed in it, and the labels are English and Hindi.
+static OTHER_SCRIPTS: [(char, char, &[u8]); 9] = [
+    (
+        '\u{0980}',
+        '\u{09FF}',
+        include_bytes!("../fonts/NotoSansBengali-Regular.ttf"),
+    ),
+    (
+        '\u{0A00}',
+        '\u{0A7F}',
+        include_bytes!("../fonts/NotoSansGurmukhi-Regular.ttf"),
+    ),
+    (
+        '\u{0A80}',
+        '\u{0AFF}',
+        include_bytes!("../fonts/NotoSansGujarati-Regular.ttf"),
+    ),
+    (
+        '\u{0B00}',
+        '\u{0B7F}',
+        include_bytes!("../fonts/NotoSansOriya-Regular.ttf"),
+    ),
+    (
+        '\u{0B80}',
+        '\u{0BFF}',
+        include_bytes!("../fonts/NotoSansTamil-Regular.ttf"),
+    ),
+    (
+        '\u{0C00}',
+        '\u{0C7F}',
+        include_bytes!("../fonts/NotoSansTelugu-Regular.ttf"),
+    ),
+    (
+        '\u{0C80}',
+        '\u{0CFF}',
+        include_bytes!("../fonts/NotoSansKannada-Regular.ttf"),
+    ),
+    (
+        '\u{0D00}',
+        '\u{0D7F}',
+        include_bytes!("../fonts/NotoSansMalayalam-Regular.ttf"),
+    ),
+    (
+        '\u{0D80}',
+        '\u{0DFF}',
+        include_bytes!("../fonts/NotoSansSinhala-Regular.ttf"),
+    ),
+];
+
 /// A bundled font: the shaper's view and the PDF writer's, parsed once.
 struct BundledFont {
     shaper: rustybuzz::Face<'static>,
@@ -35,15 +87,24 @@ impl BundledFont {
             pdf: Font::new(data.into(), 0).expect("bundled font parses"),
         }
     }
+
+    fn has(&self, c: char) -> bool {
+        self.shaper.glyph_index(c).is_some()
+    }
 }
 
-static FONTS: LazyLock<[BundledFont; 4]> = LazyLock::new(|| {
+/// Latin regular and bold, Devanagari regular and bold, then each of [`OTHER_SCRIPTS`].
+static FONTS: LazyLock<Vec<BundledFont>> = LazyLock::new(|| {
     [
-        BundledFont::load(LATIN_REGULAR),
-        BundledFont::load(LATIN_BOLD),
-        BundledFont::load(DEVANAGARI_REGULAR),
-        BundledFont::load(DEVANAGARI_BOLD),
+        LATIN_REGULAR,
+        LATIN_BOLD,
+        DEVANAGARI_REGULAR,
+        DEVANAGARI_BOLD,
     ]
+    .into_iter()
+    .chain(OTHER_SCRIPTS.iter().map(|(_, _, data)| *data))
+    .map(BundledFont::load)
+    .collect()
 });
 
 /// Regular or bold.
@@ -51,7 +112,7 @@ static FONTS: LazyLock<[BundledFont; 4]> = LazyLock::new(|| {
 pub enum Weight {
     /// Noto Sans (Devanagari) Regular.
     Regular,
-    /// Noto Sans (Devanagari) Bold.
+    /// Noto Sans (Devanagari) Bold; the other Indian scripts stay regular.
     Bold,
 }
 
@@ -60,7 +121,10 @@ pub enum Weight {
 enum Script {
     Latin,
     Devanagari,
-    /// Spaces, digits and punctuation: both fonts have them, so they join the run they are in.
+    /// One of [`OTHER_SCRIPTS`], by its index.
+    Indic(usize),
+    /// Spaces, digits, punctuation and joiners: they join the run they are in when its font
+    /// has them.
     Common,
 }
 
@@ -69,27 +133,50 @@ fn script_of(c: char) -> Script {
         '\u{0900}'..='\u{097F}' | '\u{A8E0}'..='\u{A8FF}' | '\u{1CD0}'..='\u{1CFF}' => {
             Script::Devanagari
         }
-        // Joiners shape Devanagari conjuncts.
-        '\u{200C}' | '\u{200D}' => Script::Devanagari,
+        '\u{0980}'..='\u{0DFF}' => OTHER_SCRIPTS
+            .iter()
+            .position(|(from, to, _)| (*from..=*to).contains(&c))
+            .map_or(Script::Common, Script::Indic),
+        // Joiners shape conjuncts, inside the run of the word they are in.
+        '\u{200C}' | '\u{200D}' => Script::Common,
         c if c.is_ascii_alphabetic() || (c.is_alphabetic() && (c as u32) < 0x0900) => Script::Latin,
         _ => Script::Common,
     }
 }
 
-/// `text` cut into runs of one script each (common characters join their neighbours).
-fn script_runs(text: &str) -> Vec<(Script, &str)> {
+/// `text` cut into runs of one script each, in `weight`. Common characters join their
+/// neighbours when that font has them (a leading run takes the script of the first letter after
+/// it), and otherwise are drawn in the Latin font, which has them all.
+fn script_runs(text: &str, weight: Weight) -> Vec<(Script, &str)> {
     let mut runs: Vec<(Script, usize, usize)> = Vec::new();
     for (at, c) in text.char_indices() {
         let script = script_of(c);
         let end = at + c.len_utf8();
         match runs.last_mut() {
-            Some((current, _, run_end)) if script == Script::Common || script == *current => {
+            Some((current, _, run_end))
+                if script == *current
+                    || (script == Script::Common
+                        && (*current == Script::Common || font_for(*current, weight).has(c))) =>
+            {
                 *run_end = end;
             }
-            // A run of common characters takes the script of the first letter after it.
-            Some((current, _, run_end)) if *current == Script::Common => {
+            // A run of common characters takes the script of the first letter after it, when
+            // that script's font has them all.
+            Some((current, from, run_end))
+                if *current == Script::Common
+                    && text[*from..*run_end]
+                        .chars()
+                        .all(|common| font_for(script, weight).has(common)) =>
+            {
                 *current = script;
                 *run_end = end;
+            }
+            _ if script == Script::Common => {
+                // After a run whose font lacks it: Latin, unless a Latin run is open to join.
+                match runs.last_mut() {
+                    Some((Script::Latin, _, run_end)) => *run_end = end,
+                    _ => runs.push((Script::Latin, at, end)),
+                }
             }
             _ => runs.push((script, at, end)),
         }
@@ -104,6 +191,7 @@ fn font_for(script: Script, weight: Weight) -> &'static BundledFont {
     match (script, weight) {
         (Script::Devanagari, Weight::Regular) => &fonts[2],
         (Script::Devanagari, Weight::Bold) => &fonts[3],
+        (Script::Indic(i), _) => &fonts[4 + i],
         (_, Weight::Regular) => &fonts[0],
         (_, Weight::Bold) => &fonts[1],
     }
@@ -146,7 +234,7 @@ fn shape(font: &BundledFont, text: &str) -> (Vec<KrillaGlyph>, f32) {
 /// The width of `text` at `size` points.
 #[must_use]
 pub fn text_width(text: &str, weight: Weight, size: f32) -> f32 {
-    script_runs(text)
+    script_runs(text, weight)
         .into_iter()
         .map(|(script, run)| shape(font_for(script, weight), run).1 * size)
         .sum()
@@ -224,7 +312,7 @@ impl Sheet {
                     text,
                 } => {
                     let mut at = *x;
-                    for (script, run) in script_runs(text) {
+                    for (script, run) in script_runs(text, *weight) {
                         let font = font_for(script, *weight);
                         let (glyphs, width) = shape(font, run);
                         surface.draw_glyphs(
@@ -286,7 +374,7 @@ mod tests {
             ("टीकाकरण प्रमाणपत्र", Weight::Regular),
             ("टीकाकरण प्रमाणपत्र", Weight::Bold),
         ] {
-            let (script, run) = script_runs(text)[0];
+            let (script, run) = script_runs(text, weight)[0];
             let (glyphs, width) = shape(font_for(script, weight), run);
             assert!(width > 1.0, "{text}");
             // Glyph 0 is .notdef: a missing letter.
@@ -296,7 +384,7 @@ mod tests {
 
     #[test]
     fn lines_split_into_script_runs() {
-        let runs: Vec<_> = script_runs("Beneficiary Name / लाभार्थी का नाम")
+        let runs: Vec<_> = script_runs("Beneficiary Name / लाभार्थी का नाम", Weight::Bold)
             .into_iter()
             .map(|(s, t)| (s, t.to_owned()))
             .collect();
@@ -307,7 +395,60 @@ mod tests {
                 (Script::Devanagari, "लाभार्थी का नाम".to_owned())
             ]
         );
-        assert_eq!(script_runs("12 / 2").len(), 1);
+        assert_eq!(script_runs("12 / 2", Weight::Regular).len(), 1);
+    }
+
+    /// A name in each of the other scripts, as people write them.
+    const NAMES: [(&str, usize); 9] = [
+        ("সুমিত্রা দাস", 0),
+        ("ਗੁਰਪ੍ਰੀਤ ਕੌਰ", 1),
+        ("હર્ષ પટેલ", 2),
+        ("ସୁଭଦ୍ରା ମହାପାତ୍ର", 3),
+        ("முத்துலட்சுமி", 4),
+        ("శ్రీనివాస్ రెడ్డి", 5),
+        ("ಲಕ್ಷ್ಮೀ ನಾರಾಯಣ", 6),
+        ("കൃഷ്ണൻ നായർ", 7),
+        ("චන්ද්‍රිකා පෙරේරා", 8),
+    ];
+
+    #[test]
+    fn names_in_every_indian_script_get_their_own_font_and_no_missing_letters() {
+        for (name, index) in NAMES {
+            for weight in [Weight::Regular, Weight::Bold] {
+                let runs = script_runs(name, weight);
+                // One run: spaces and joiners stay inside the word's font.
+                assert_eq!(runs, vec![(Script::Indic(index), name)], "{name}");
+                let (glyphs, width) = shape(font_for(Script::Indic(index), weight), name);
+                assert!(width > 1.0, "{name}");
+                assert!(
+                    glyphs.iter().all(|g| g.glyph_id().to_u32() != 0),
+                    "{name}: {glyphs:?}"
+                );
+            }
+        }
+        // Conjuncts are shaped: Kannada ಕ್ಷ is fewer glyphs than its three letters.
+        let (glyphs, _) = shape(font_for(Script::Indic(6), Weight::Regular), "ಕ್ಷ");
+        assert!(glyphs.len() < 3, "{glyphs:?}");
+    }
+
+    #[test]
+    fn a_character_a_script_font_lacks_is_drawn_in_latin() {
+        // Noto Sans Oriya has no hyphen-minus.
+        let runs = script_runs("ସୁଭଦ୍ରା-ମହାପାତ୍ର", Weight::Regular);
+        assert_eq!(
+            runs,
+            vec![
+                (Script::Indic(3), "ସୁଭଦ୍ରା"),
+                (Script::Latin, "-"),
+                (Script::Indic(3), "ମହାପାତ୍ର"),
+            ]
+        );
+        // Mixed Latin and Tamil, and a leading space that both fonts have.
+        let runs = script_runs(" Name / பெயர்", Weight::Regular);
+        assert_eq!(
+            runs,
+            vec![(Script::Latin, " Name / "), (Script::Indic(4), "பெயர்")]
+        );
     }
 
     #[test]
