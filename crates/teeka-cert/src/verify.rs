@@ -150,6 +150,20 @@ fn verify_picture(
 ) -> Result<Verdict, Unusable> {
     let codes = crate::qr_image::decode_qr_codes(picture)
         .map_err(|e| unusable("picture", &e.to_string()))?;
+    verify_decoded_codes(codes, trust, revocations, at)
+}
+
+/// Verifies the codes already read from a picture (by [`crate::qr_image::decode_qr_codes`],
+/// perhaps in another process): the first that reads as a certificate is the one judged.
+///
+/// # Errors
+/// [`Unusable`] when no code holds a certificate.
+pub fn verify_decoded_codes(
+    codes: Vec<crate::qr_image::DecodedQr>,
+    trust: &TrustList,
+    revocations: &Revocations,
+    at: OffsetDateTime,
+) -> Result<Verdict, Unusable> {
     let mut first_problem = None;
     for code in codes {
         // A picture of a picture is no certificate.

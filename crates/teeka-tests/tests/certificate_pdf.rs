@@ -11,8 +11,9 @@ fn the_rendered_qr_code_reads_back_as_the_signed_text() {
     let f = CertificateFacts::example();
     let text = f.credential().to_string();
     let pdf = render_certificate_pdf(&f, &text).expect("pdf");
-    // Screen and print resolutions alike.
-    for dpi in [72, 100, 150, 300] {
+    // Screen and print resolutions alike, including those where a module is a fraction of a
+    // pixel over two (92 and 96 dpi failed before enlarged pictures were also smoothed).
+    for dpi in [64, 72, 80, 88, 92, 96, 100, 110, 120, 150, 200, 300] {
         let png = pdf_page_png(&pdf, dpi);
         let codes = teeka_cert::qr_image::decode_qr_codes(&png).expect("a QR code on the page");
         assert_eq!(codes.len(), 1, "{dpi} dpi");

@@ -329,11 +329,23 @@ pub async fn verify(State(app): State<AppState>, body: Bytes) -> Result<Response
     } else {
         None
     };
+    let codes = match (&app.config.picture_reader, picture) {
+        (crate::config::PictureReader::ChildProcess { program, limit }, true) => {
+            Some(read_picture_in_child(program, *limit, &body).await?)
+        }
+        _ => None,
+    };
     // Canonicalisation is CPU work: off the async workers, so a burst of verifications does not
     // stall every other request.
     let checked = tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        verify_any(&body, &trust, &revocations, time::OffsetDateTime::now_utc())
+        let now = time::OffsetDateTime::now_utc();
+        match codes {
+            Some(codes) => {
+                teeka_cert::verify::verify_decoded_codes(codes, &trust, &revocations, now)
+            }
+            None => verify_any(&body, &trust, &revocations, now),
+        }
     })
     .await
     .map_err(|e| {
@@ -350,6 +362,78 @@ pub async fn verify(State(app): State<AppState>, body: Bytes) -> Result<Response
             StatusCode::UNPROCESSABLE_ENTITY,
             UNUSABLE_CERTIFICATE,
             unusable.to_string(),
+        )),
+    }
+}
+
+/// The QR codes in `picture`, read by `program read-qr` in a child process that is killed after
+/// `limit` (the reader cannot be stopped any other way).
+async fn read_picture_in_child(
+    program: &std::path::Path,
+    limit: std::time::Duration,
+    picture: &[u8],
+) -> Result<Vec<teeka_cert::qr_image::DecodedQr>, ApiError> {
+    use tokio::io::AsyncWriteExt;
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "{what}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            crate::error::INTERNAL,
+            "internal error",
+        )
+    };
+    let mut child = tokio::process::Command::new(program)
+        .arg("read-qr")
+        .env("TEEKA_LOG_FORMAT", "text")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| failed("the picture reader did not start", &e))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| failed("the picture reader has no input", &"stdin"))?;
+    let input = picture.to_vec();
+    let feed = tokio::spawn(async move {
+        // A reader that stops early closes its input; that is its answer's business.
+        let _ = stdin.write_all(&input).await;
+    });
+    let finished = tokio::time::timeout(limit, child.wait_with_output()).await;
+    feed.abort();
+    let output = match finished {
+        Ok(output) => output.map_err(|e| failed("the picture reader failed", &e))?,
+        // Dropping the child's future kills it (`kill_on_drop`).
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                UNUSABLE_CERTIFICATE,
+                format!(
+                    "the picture took longer than {} s to search for a QR code; send one cropped to the code, or its text",
+                    limit.as_secs()
+                ),
+            ));
+        }
+    };
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        codes: Option<Vec<teeka_cert::qr_image::DecodedQr>>,
+        error: Option<String>,
+    }
+    let answer: Answer = serde_json::from_slice(&output.stdout)
+        .map_err(|e| failed("the picture reader's answer is unreadable", &e))?;
+    match (answer.codes, answer.error) {
+        (Some(codes), _) => Ok(codes),
+        (None, reason) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UNUSABLE_CERTIFICATE,
+            // Worded as the in-process reader's refusal is.
+            teeka_cert::trust::Unusable {
+                format: "picture",
+                reason: reason.unwrap_or_else(|| "no readable QR code in the picture".into()),
+            }
+            .to_string(),
         )),
     }
 }

@@ -71,6 +71,8 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// Limits on booking requests.
     pub booking_limits: BookingLimits,
+    /// Where the web verifier reads pictures of QR codes.
+    pub picture_reader: PictureReader,
 }
 
 impl Default for WebConfig {
@@ -80,6 +82,23 @@ impl Default for WebConfig {
             public_rate_limit: Some(RateLimit::COWIN_PUBLIC),
             trusted_proxies: Vec::new(),
             booking_limits: BookingLimits::default(),
+            picture_reader: PictureReader::InProcess,
         }
     }
+}
+
+/// Where the web verifier reads pictures of QR codes. The QR reader has no way to be stopped,
+/// and a crafted picture (noise, or many small finder patterns) keeps it busy for minutes to
+/// hours; only a child process can be stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PictureReader {
+    /// In this process, without a time limit (tests and library use; one picture at a time).
+    InProcess,
+    /// In a child process, `program read-qr` (the `teeka` binary), stopped after `limit`.
+    ChildProcess {
+        /// The `teeka` binary.
+        program: std::path::PathBuf,
+        /// How long a picture may take.
+        limit: Duration,
+    },
 }

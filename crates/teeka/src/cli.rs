@@ -40,6 +40,10 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Verify a vaccination certificate offline (Teeka, CoWIN/DIVOC, EU DCC, SMART Health Card).
     Verify(crate::verify_cli::VerifyArgs),
+    /// Read the QR codes in a picture on standard input and print them as JSON: the server runs
+    /// this in a child process it can stop, since a crafted picture can keep the reader busy.
+    #[command(hide = true)]
+    ReadQr,
 }
 
 impl Command {
@@ -63,5 +67,6 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => crate::keys::run(cmd).await,
         Command::Ledger(cmd) => crate::ledger_cli::run(cmd).await,
         Command::Verify(args) => crate::verify_cli::run(&args),
+        Command::ReadQr => crate::verify_cli::read_qr(),
     }
 }

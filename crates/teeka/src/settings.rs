@@ -304,6 +304,7 @@ impl DatabaseArgs {
                     window: booking_window,
                 }),
             },
+            picture_reader: picture_reader(),
         };
         let mode = file.mode.unwrap_or_default();
         let notifier = match (
@@ -473,5 +474,24 @@ impl ServerArgs {
     /// Resolves every setting.
     pub fn resolve(&self) -> anyhow::Result<Resolved> {
         self.database.resolve(self.listen.as_deref())
+    }
+}
+
+/// How long the web verifier's child process may search one picture for a QR code: a phone's
+/// photo takes well under a second.
+const PICTURE_READ_LIMIT: Duration = Duration::from_secs(5);
+
+/// The server reads pictures of QR codes in a child process of this same binary, which it can
+/// stop (see [`teeka_web::config::PictureReader`]).
+fn picture_reader() -> teeka_web::config::PictureReader {
+    match std::env::current_exe() {
+        Ok(program) => teeka_web::config::PictureReader::ChildProcess {
+            program,
+            limit: PICTURE_READ_LIMIT,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "own binary not found; pictures are read in-process, without a time limit");
+            teeka_web::config::PictureReader::InProcess
+        }
     }
 }

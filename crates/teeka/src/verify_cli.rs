@@ -75,3 +75,25 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         Err(e) => Ok(unusable(&e.to_string())),
     }
 }
+
+/// `teeka read-qr`: the QR codes in the picture on standard input (at most the web verifier's
+/// picture size), printed as `{"codes": [...]}` or `{"error": "..."}`; the exit code is 0 either
+/// way, so the server tells a reader that was stopped or crashed from one that found nothing.
+pub fn read_qr() -> anyhow::Result<ExitCode> {
+    use std::io::Read;
+    let limit = teeka_web::certificates::MAX_PICTURE_BYTES;
+    let mut picture = Vec::new();
+    std::io::stdin()
+        .take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
+        .read_to_end(&mut picture)?;
+    let answer = if picture.len() > limit {
+        serde_json::json!({ "error": "the picture is larger than the verifier takes" })
+    } else {
+        match teeka_cert::qr_image::decode_qr_codes(&picture) {
+            Ok(codes) => serde_json::json!({ "codes": codes }),
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        }
+    };
+    println!("{answer}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1695,3 +1695,92 @@ fn keys_rotate_issuer_adds_a_generation_and_keeps_the_old_ones() {
         assert_eq!(mode & 0o777, 0o600, "owner-only");
     }
 }
+
+/// A PNG of black-and-white noise, one bit a pixel: it keeps the QR reader busy for many minutes.
+fn noise_png(side: u32) -> Vec<u8> {
+    let mut state: u32 = 0x9E37_79B9;
+    let bytes = (side / 8 * side) as usize;
+    let pixels: Vec<u8> = (0..bytes)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, side, side);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::One);
+    let mut writer = encoder.write_header().expect("png header");
+    writer.write_image_data(&pixels).expect("png data");
+    writer.finish().expect("png end");
+    out
+}
+
+#[tokio::test]
+async fn the_web_verifier_stops_a_picture_that_keeps_the_qr_reader_busy() {
+    // Nothing is stored, so one backend shows it.
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().expect("dir");
+    assert!(teeka(&["migrate"], &db, dir.path()).status.success());
+    let server = Server::start(&db, dir.path(), None);
+    let send = |picture: Vec<u8>| {
+        teeka_loadgen::request(
+            server.addr,
+            http::Method::POST,
+            "/api/v1/verify",
+            &[("content-type", "image/png")],
+            Some(picture.into()),
+        )
+    };
+    let noise = noise_png(2048);
+    assert!(noise.len() < 2 * 1024 * 1024, "{}", noise.len());
+    let started = std::time::Instant::now();
+    let answer = send(noise).await.expect("verify");
+    let took = started.elapsed();
+    let body: Value = serde_json::from_slice(&answer.body).expect("json");
+    assert_eq!(
+        (answer.status.as_u16(), body["code"].as_str()),
+        (422, Some("TKACRT0002")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("longer than 5 s")),
+        "{body}"
+    );
+    assert!(took < Duration::from_secs(15), "stopped after {took:?}");
+    // The reader was stopped and its slot is free: the next picture is read (a SMART Health
+    // Card from another issuer: read, judged, not trusted here).
+    let card = std::fs::read(fixture(
+        "shc/negative/test-example-00-g-qr-code-inflated-to-v22.png",
+    ))
+    .expect("fixture");
+    let answer = send(card).await.expect("verify");
+    let verdict: Value = serde_json::from_slice(&answer.body).expect("json");
+    assert_eq!(answer.status.as_u16(), 200, "{verdict}");
+    assert_eq!(verdict["format"], "shc", "{verdict}");
+    assert_eq!(verdict["valid"], false, "{verdict}");
+    // A picture with no code says so, from the child as from the in-process reader.
+    let blank = {
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, 64, 64);
+        encoder.set_color(png::ColorType::Grayscale);
+        let mut writer = encoder.write_header().expect("png header");
+        writer.write_image_data(&[255; 64 * 64]).expect("png data");
+        writer.finish().expect("png end");
+        out
+    };
+    let answer = send(blank).await.expect("verify");
+    let body: Value = serde_json::from_slice(&answer.body).expect("json");
+    assert_eq!(answer.status.as_u16(), 422, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no readable QR code")),
+        "{body}"
+    );
+    drop(server);
+}
