@@ -384,6 +384,8 @@ async fn read_picture_in_child(
     };
     let mut child = tokio::process::Command::new(program)
         .arg("read-qr")
+        // The child parses pictures from anyone: it gets none of the server's keys or settings.
+        .env_clear()
         .env("TEEKA_LOG_FORMAT", "text")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -421,8 +423,18 @@ async fn read_picture_in_child(
         codes: Option<Vec<teeka_cert::qr_image::DecodedQr>>,
         error: Option<String>,
     }
-    let answer: Answer = serde_json::from_slice(&output.stdout)
-        .map_err(|e| failed("the picture reader's answer is unreadable", &e))?;
+    // A reader that crashed (an abort, a stack overflow, out of memory) was beaten by the
+    // picture: the caller's input, not a fault of ours.
+    let answer: Answer = match serde_json::from_slice(&output.stdout) {
+        Ok(answer) if output.status.success() => answer,
+        _ => {
+            tracing::warn!(status = %output.status, "the picture reader stopped without an answer");
+            Answer {
+                codes: None,
+                error: Some("the picture could not be read".into()),
+            }
+        }
+    };
     match (answer.codes, answer.error) {
         (Some(codes), _) => Ok(codes),
         (None, reason) => Err(ApiError::new(
