@@ -549,15 +549,7 @@ pub async fn remove_travel_details(
 pub async fn revocation_list(store: &Store, issuer: &Issuer) -> Result<Value, AppError> {
     let ids = store.revoked_certificates().await?;
     let revoked: Vec<String> = ids.iter().map(|(id, _)| revocation_hash(id)).collect();
-    // The EU's hashed-UCI method: the first 16 bytes of SHA-256 over the UVCI.
-    let dcc_revoked: Vec<String> = ids
-        .iter()
-        .map(|(id, _)| {
-            hex::encode(teeka_cert::dcc::revocation_hash_uci(
-                &teeka_cert::certificate::dcc_uci(id),
-            ))
-        })
-        .collect();
+    let dcc_revoked: Vec<String> = ids.iter().map(|(id, _)| dcc_revocation_hash(id)).collect();
     let key = issuer.keys.current();
     let body = json!({
         "issuer": issuer.origin,
@@ -713,12 +705,7 @@ pub async fn vaccination_status(
 /// # Errors
 /// When the store fails.
 pub async fn shc_crl(store: &Store, issuer: &Issuer, kid: &str) -> Result<Option<Value>, AppError> {
-    let known = issuer
-        .keys
-        .all()
-        .iter()
-        .any(|k| teeka_cert::shc::jwk_thumbprint(k.p256.verifying_key()) == kid);
-    if !known {
+    if !shc_kids(issuer).any(|k| k == kid) {
         return Ok(None);
     }
     let revoked = store.revoked_certificates().await?;
@@ -726,19 +713,68 @@ pub async fn shc_crl(store: &Store, issuer: &Issuer, kid: &str) -> Result<Option
         .iter()
         .map(|(id, _)| teeka_cert::certificate::shc_rid(id))
         .collect();
-    // Revocations are never undone, so their number only grows: it serves as the counter.
     Ok(Some(json!({
         "kid": kid,
         "method": "rid",
-        "ctr": rids.len().max(1),
+        "ctr": shc_crl_counter(rids.len()),
         "rids": rids,
     })))
+}
+
+/// What this issuer has revoked, ready for its own verifier (the web call): the same hashes the
+/// published lists hold, from one read, without signing a list only to parse it back.
+///
+/// # Errors
+/// When the store fails.
+pub async fn issuer_revocations(
+    store: &Store,
+    issuer: &Issuer,
+) -> Result<teeka_cert::verify::Revocations, AppError> {
+    let ids = store.revoked_certificates().await?;
+    let rids: Vec<(String, Option<i64>)> = ids
+        .iter()
+        .map(|(id, _)| (teeka_cert::certificate::shc_rid(id), None))
+        .collect();
+    Ok(teeka_cert::verify::Revocations {
+        credential_hashes: ids.iter().map(|(id, _)| revocation_hash(id)).collect(),
+        dcc_hashes: ids.iter().map(|(id, _)| dcc_revocation_hash(id)).collect(),
+        shc_crls: shc_kids(issuer)
+            .map(|kid| teeka_cert::shc::Crl {
+                kid,
+                ctr: shc_crl_counter(rids.len()),
+                rids: rids.clone(),
+            })
+            .collect(),
+    })
+}
+
+/// The SMART Health Card kid of each key generation (its P-256 key's JWK thumbprint).
+fn shc_kids(issuer: &Issuer) -> impl Iterator<Item = String> + '_ {
+    issuer
+        .keys
+        .all()
+        .iter()
+        .map(|k| teeka_cert::shc::jwk_thumbprint(k.p256.verifying_key()))
+}
+
+/// A CRL's counter. Revocations are never undone, so their number only grows: it serves.
+fn shc_crl_counter(revoked: usize) -> u64 {
+    u64::try_from(revoked.max(1)).unwrap_or(u64::MAX)
 }
 
 /// A certificate id as the revocation list holds it.
 #[must_use]
 pub fn revocation_hash(certificate_id: &str) -> String {
     teeka_crypto::sha256_hex(certificate_id)
+}
+
+/// A certificate id as the EU's hashed-UCI method lists it: the first 16 bytes of SHA-256 over
+/// the UVCI, in hex.
+#[must_use]
+pub fn dcc_revocation_hash(certificate_id: &str) -> String {
+    hex::encode(teeka_cert::dcc::revocation_hash_uci(
+        &teeka_cert::certificate::dcc_uci(certificate_id),
+    ))
 }
 
 #[cfg(test)]

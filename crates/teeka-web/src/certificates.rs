@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use teeka_app::certificates::{
     IssuedCertificate, certificates_for, issuer_jwks, issuer_pem, issuer_trust, revocation_list,
 };
-use teeka_cert::verify::{Revocations, verdict_json, verify_any};
+use teeka_cert::verify::{verdict_json, verify_any};
 use teeka_domain::partner::Scope;
 
 /// The caller's certificates for `beneficiary_reference_id` (a partner names the person by its
@@ -308,12 +308,7 @@ pub async fn verify(State(app): State<AppState>, body: Bytes) -> Result<Response
         ));
     }
     let trust = issuer_trust(&app.issuer);
-    let mut revocations = Revocations::default();
-    let list = revocation_list(&app.store, &app.issuer).await?;
-    // Our own list always reads; a failure here is a bug, not the caller's input.
-    if let Err(e) = revocations.add_json(&list.to_string()) {
-        tracing::error!(error = %e, "own revocation list unreadable");
-    }
+    let revocations = teeka_app::certificates::issuer_revocations(&app.store, &app.issuer).await?;
     // A picture takes the one picture slot, held until its decoding ends (a blocking task is
     // not cut short by the request timeout, and a crafted picture can keep the QR reader busy
     // for long): pictures wait their turn, and text verification and every other request keep
