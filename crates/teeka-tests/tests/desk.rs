@@ -149,6 +149,13 @@ async fn booked_with_token(w: &World, n: u64, session: uuid::Uuid) -> (String, S
     (token, reference, code)
 }
 
+/// A session today at `centre`, 10 first and 10 second doses of COVISHIELD from 18: the day the
+/// desk works, taken at least 3 minutes clear of midnight in India so it stays today for the test.
+async fn todays_session(w: &World, centre: i64) -> uuid::Uuid {
+    let today = today_in_india_with_margin(3).await;
+    session_at(&w.store, centre, today, "COVISHIELD", 10, 10, 18).await
+}
+
 fn wrong(code: &str) -> String {
     format!("{:04}", (code.parse::<u32>().expect("digits") + 1) % 10_000)
 }
@@ -167,9 +174,8 @@ async fn subject_events(store: &Store, action: &str) -> usize {
 async fn the_desk_flow_and_every_refusal_it_owes() {
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        let today = today_in_india_with_margin(3).await;
-        let here = session_at(&w.store, 1, today, "COVISHIELD", 10, 10, 18).await;
-        let elsewhere = session_at(&w.store, 2, today, "COVISHIELD", 10, 10, 18).await;
+        let here = todays_session(&w, 1).await;
+        let elsewhere = todays_session(&w, 2).await;
         let (vaccinator, v_enrolment, v_sign_in_code) = signed_in_staff_with_code(
             w.addr,
             &w.store,
@@ -513,16 +519,7 @@ async fn the_ledger_shows_each_person_who_touched_their_data_and_reports_a_breac
     use teeka_crypto::merkle::verify_inclusion;
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        let here = session_at(
-            &w.store,
-            1,
-            today_in_india_with_margin(3).await,
-            "COVISHIELD",
-            10,
-            10,
-            18,
-        )
-        .await;
+        let here = todays_session(&w, 1).await;
         let (vaccinator, _) = staff_member(&w, "asha.v", StaffRole::Vaccinator, Some(1)).await;
         let (verifier, _) = staff_member(&w, "meena.verify", StaffRole::Verifier, Some(1)).await;
         let (auditor, _) = staff_member(&w, "audit.one", StaffRole::Auditor, None).await;
@@ -683,8 +680,7 @@ async fn the_ledger_shows_each_person_who_touched_their_data_and_reports_a_breac
 async fn replayed_abuse_is_suspended_within_sixty_seconds() {
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        let today = today_in_india_with_margin(3).await;
-        let here = session_at(&w.store, 1, today, "COVISHIELD", 10, 10, 18).await;
+        let here = todays_session(&w, 1).await;
         w.store
             .set_session_capacity(here, [10, 10, 10], [500, 10, 10])
             .await
@@ -907,16 +903,7 @@ fn expected_matrix() -> Vec<(&'static str, &'static str, &'static [&'static str]
 async fn every_route_against_every_role() {
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        session_at(
-            &w.store,
-            1,
-            today_in_india_with_margin(3).await,
-            "COVISHIELD",
-            10,
-            10,
-            18,
-        )
-        .await;
+        todays_session(&w, 1).await;
         // The route table and this matrix name the same routes (login and the API description
         // are public).
         let table: BTreeSet<(String, String)> = teeka_web::staff::STAFF_ROUTES
@@ -1061,8 +1048,7 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
     use teeka_cert::verify::{Revocations, verify_any};
     for backend in backends() {
         let w = world(backend, DeskConfig::default()).await;
-        let today = today_in_india_with_margin(3).await;
-        let here = session_at(&w.store, 1, today, "COVISHIELD", 10, 10, 18).await;
+        let here = todays_session(&w, 1).await;
         let (vaccinator, _) = staff_member(&w, "asha.v", StaffRole::Vaccinator, Some(1)).await;
         let (centre_admin, _) =
             staff_member(&w, "phc1.admin", StaffRole::CentreAdmin, Some(1)).await;
@@ -1143,31 +1129,28 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
         let verdict =
             verify_any(tampered.as_bytes(), &trust, &revocations(&revoked), now).expect("usable");
         assert!(!verdict.valid, "{backend:?}: a tampered payload is invalid");
-        // The same verifier over the web.
-        let answer = teeka_loadgen::request(
-            w.addr,
-            Method::POST,
-            "/api/v1/verify",
-            &[],
-            Some(qr.clone().into()),
-        )
-        .await
-        .expect("verify");
-        let answer: Value = serde_json::from_slice(&answer.body).expect("json");
-        assert_eq!(answer["valid"], true, "{answer}");
-        // And a picture of the page, as a phone would send it.
-        let page = pdf_page_png(&pdf.body, 100);
-        let send_picture = || {
-            teeka_loadgen::request(
+        // The same verifier over the web, for text or (with its content type) a picture: the
+        // status and the verdict.
+        let verify_web = async |headers: &[(&str, &str)], body: Vec<u8>| {
+            let answer = teeka_loadgen::request(
                 w.addr,
                 Method::POST,
                 "/api/v1/verify",
-                &[("content-type", "image/png")],
-                Some(page.clone().into()),
+                headers,
+                Some(body.into()),
             )
+            .await
+            .expect("verify");
+            let verdict: Value = serde_json::from_slice(&answer.body).expect("json");
+            (answer.status.as_u16(), verdict)
         };
-        let answer = send_picture().await.expect("verify");
-        let answer: Value = serde_json::from_slice(&answer.body).expect("json");
+        let (_, answer) = verify_web(&[], qr.clone().into_bytes()).await;
+        assert_eq!(answer["valid"], true, "{answer}");
+        // And a picture of the page, as a phone would send it.
+        let page = pdf_page_png(&pdf.body, 100);
+        let send_picture =
+            async || verify_web(&[("content-type", "image/png")], page.clone()).await;
+        let (_, answer) = send_picture().await;
         assert_eq!(answer["valid"], true, "{answer}");
         // While another picture is being read, a picture waits its turn (503, say so) and text
         // is still verified; then the picture reads again.
@@ -1177,30 +1160,17 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
             .clone()
             .try_acquire_owned()
             .expect("the slot is free");
-        let refused = send_picture().await.expect("verify");
-        let refusal: Value = serde_json::from_slice(&refused.body).expect("json");
+        let (status, refusal) = send_picture().await;
         assert_eq!(
-            (refused.status.as_u16(), refusal["code"].as_str()),
+            (status, refusal["code"].as_str()),
             (503, Some("TKASYS0002")),
             "{backend:?}: {refusal}"
         );
-        let text = teeka_loadgen::request(
-            w.addr,
-            Method::POST,
-            "/api/v1/verify",
-            &[],
-            Some(qr.clone().into()),
-        )
-        .await
-        .expect("verify");
-        assert_eq!(
-            text.status.as_u16(),
-            200,
-            "{backend:?}: text is not held up"
-        );
+        let (status, _) = verify_web(&[], qr.clone().into_bytes()).await;
+        assert_eq!(status, 200, "{backend:?}: text is not held up");
         drop(busy);
-        let again = send_picture().await.expect("verify");
-        assert_eq!(again.status.as_u16(), 200, "{backend:?}: the slot is back");
+        let (status, _) = send_picture().await;
+        assert_eq!(status, 200, "{backend:?}: the slot is back");
         // The SMART Health Card of the same dose verifies too.
         let payloads = qr_payloads(&w, &token, &person).await;
         let shc = payloads["certificates"][0]["shc"].as_str().expect("shc");
@@ -1328,16 +1298,20 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
             revoked["revoked"],
             json!([teeka_crypto::sha256_hex(old_id)])
         );
-        let verdict =
-            verify_any(qr.as_bytes(), &trust, &revocations(&revoked), now).expect("usable");
-        assert!(
-            !verdict.valid
-                && verdict
-                    .reason
-                    .as_deref()
-                    .is_some_and(|r| r.contains("revoked")),
-            "{verdict:?}"
-        );
+        // A credential on the list: invalid, and it says why.
+        let is_revoked = |credential: &str, what: &str| {
+            let verdict = verify_any(credential.as_bytes(), &trust, &revocations(&revoked), now)
+                .expect("usable");
+            assert!(
+                !verdict.valid
+                    && verdict
+                        .reason
+                        .as_deref()
+                        .is_some_and(|r| r.contains("revoked")),
+                "{backend:?}: {what}: {verdict:?}"
+            );
+        };
+        is_revoked(&qr, "revoked credential");
         // Reshaping the signed JSON does not slip past the checks: values swapped between terms
         // that share a signed predicate, evidence as an object, a keyword form, a dose swap.
         let mut swapped = credential.clone();
@@ -1367,16 +1341,7 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
             assert!(!verdict.valid, "{backend:?}: {what}: {verdict:?}");
         }
         // The EU DCC of the revoked certificate is on the list by its hashed UCI.
-        let verdict =
-            verify_any(dcc.as_bytes(), &trust, &revocations(&revoked), now).expect("usable");
-        assert!(
-            !verdict.valid
-                && verdict
-                    .reason
-                    .as_deref()
-                    .is_some_and(|r| r.contains("revoked")),
-            "{backend:?}: revoked DCC: {verdict:?}"
-        );
+        is_revoked(&dcc, "revoked DCC");
         // The SMART Health Card of the revoked certificate is on its key's CRL.
         let (jws, _) = teeka_cert::shc::decode(shc).expect("card");
         let kid = jws.kid().expect("kid").to_owned();
@@ -1391,6 +1356,22 @@ async fn a_recorded_dose_yields_a_certificate_that_verifies_offline_and_a_correc
         assert_eq!(status, 200, "{crl}");
         let verdict = verify_any(shc.as_bytes(), &trust, &revocations(&crl), now).expect("usable");
         assert!(!verdict.valid, "{backend:?}: revoked card: {verdict:?}");
+        // The web verifier knows its own revocations in every form.
+        for (what, text) in [
+            ("credential", &qr),
+            ("DCC", &dcc),
+            ("card", &shc.to_owned()),
+        ] {
+            let (status, verdict) = verify_web(&[], text.clone().into_bytes()).await;
+            assert!(
+                status == 200
+                    && verdict["valid"] == false
+                    && verdict["reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("revoked")),
+                "{backend:?}: revoked {what} at the web verifier: {verdict}"
+            );
+        }
         let pdf = teeka_loadgen::request(
             w.addr,
             Method::GET,
