@@ -109,31 +109,72 @@ async fn consent(
     mobile: &str,
     ask: Value,
 ) -> String {
-    let mut body = ask;
-    body["mobile"] = json!(mobile);
-    let (status, sent) = call_with(
-        addr,
-        Method::POST,
-        "/api/v2/auth/generateOTP",
-        None,
-        &[("x-api-key", key)],
-        Some(body),
-    )
-    .await;
+    let (status, sent) = ask_consent(addr, key, mobile, ask).await;
     assert_eq!(status, 200, "{sent}");
     let (otp, _) = last_otp(store, vault, outbox, mobile).await;
-    let (status, confirmed) = call_with(
-        addr,
-        Method::POST,
-        "/api/v2/auth/confirmOTP",
-        None,
-        &[("x-api-key", key)],
-        Some(json!({ "otp": teeka_crypto::sha256_hex(&otp), "txnId": sent["txnId"] })),
-    )
-    .await;
+    let (status, confirmed) = confirm_consent(addr, key, &otp, &sent["txnId"]).await;
     assert_eq!(status, 200, "{confirmed}");
     assert_eq!(confirmed["isNewAccount"], "N");
     confirmed["token"].as_str().expect("token").to_owned()
+}
+
+/// The smallest consent a partner asks for: the names of the person's members, for a day.
+fn names_for_a_day() -> Value {
+    json!({"scopes": "beneficiary_read", "fields": "name", "days": 1})
+}
+
+/// A partner (key `key`) asks the holder of `mobile` for the consent `ask` describes (scopes,
+/// fields, days, purpose), which texts them an OTP; the status and the answer (its `txnId`).
+async fn ask_consent(
+    addr: std::net::SocketAddr,
+    key: &str,
+    mobile: &str,
+    ask: Value,
+) -> (u16, Value) {
+    let mut body = ask;
+    body["mobile"] = json!(mobile);
+    as_partner(
+        addr,
+        Method::POST,
+        "/api/v2/auth/generateOTP",
+        key,
+        None,
+        Some(body),
+    )
+    .await
+}
+
+/// A partner (key `key`) confirms transaction `txn` with the OTP the person read out, hashed as
+/// apps send it; the status and the answer (the consent token, when the OTP was right).
+async fn confirm_consent(
+    addr: std::net::SocketAddr,
+    key: &str,
+    otp: &str,
+    txn: &Value,
+) -> (u16, Value) {
+    as_partner(
+        addr,
+        Method::POST,
+        "/api/v2/auth/confirmOTP",
+        key,
+        None,
+        Some(json!({ "otp": teeka_crypto::sha256_hex(otp), "txnId": txn })),
+    )
+    .await
+}
+
+/// What a partner (key `key`) reads of the people who consented to it, under consent `token` if
+/// any: the members list.
+async fn read_members(addr: std::net::SocketAddr, key: &str, token: Option<&str>) -> (u16, Value) {
+    as_partner(
+        addr,
+        Method::GET,
+        "/api/v2/appointment/beneficiaries",
+        key,
+        token,
+        None,
+    )
+    .await
 }
 
 async fn as_partner(
@@ -194,15 +235,7 @@ async fn a_partner_reaches_a_person_only_through_their_consent() {
 
         // Without consent: nothing personal, whatever it sends.
         for token in [None, Some("made-up-token"), Some(citizen_token.as_str())] {
-            let (status, body) = as_partner(
-                app.addr,
-                Method::GET,
-                "/api/v2/appointment/beneficiaries",
-                &payhealth,
-                token,
-                None,
-            )
-            .await;
+            let (status, body) = read_members(app.addr, &payhealth, token).await;
             assert_eq!(status, 401, "{backend:?}: {body}");
             assert!(
                 !body.to_string().contains(&reference),
@@ -210,15 +243,7 @@ async fn a_partner_reaches_a_person_only_through_their_consent() {
             );
         }
         // A wrong key, and no key with a partner's path: refused.
-        let (status, _) = as_partner(
-            app.addr,
-            Method::POST,
-            "/api/v2/auth/generateOTP",
-            "tk_0000000000000000_00",
-            None,
-            Some(json!({"mobile": mobile})),
-        )
-        .await;
+        let (status, _) = ask_consent(app.addr, "tk_0000000000000000_00", mobile, json!({})).await;
         assert_eq!(status, 401);
         let (status, _) = call(
             app.addr,
@@ -230,15 +255,8 @@ async fn a_partner_reaches_a_person_only_through_their_consent() {
         .await;
         assert_eq!(status, 401);
         // Asking for more than the registry allows is refused before any SMS.
-        let (status, body) = as_partner(
-            app.addr,
-            Method::POST,
-            "/api/v2/auth/generateOTP",
-            &payhealth,
-            None,
-            Some(json!({"mobile": mobile, "fields": "mobile"})),
-        )
-        .await;
+        let (status, body) =
+            ask_consent(app.addr, &payhealth, mobile, json!({"fields": "mobile"})).await;
         assert_eq!(
             (status, body["errorCode"].as_str()),
             (403, Some("TKAPTN0007")),
@@ -267,15 +285,7 @@ async fn a_partner_reaches_a_person_only_through_their_consent() {
             "{backend:?}: a partner token is no citizen session"
         );
 
-        let (status, list) = as_partner(
-            other.addr,
-            Method::GET,
-            "/api/v2/appointment/beneficiaries",
-            &payhealth,
-            Some(&token),
-            None,
-        )
-        .await;
+        let (status, list) = read_members(other.addr, &payhealth, Some(&token)).await;
         assert_eq!(status, 200, "{backend:?}: {list}");
         let person = &list["beneficiaries"][0];
         let pairwise = person["beneficiary_reference_id"]
@@ -316,30 +326,14 @@ async fn a_partner_reaches_a_person_only_through_their_consent() {
             json!({"days": 1}),
         )
         .await;
-        let (_, other_list) = as_partner(
-            app.addr,
-            Method::GET,
-            "/api/v2/appointment/beneficiaries",
-            &other_app,
-            Some(&other_token),
-            None,
-        )
-        .await;
+        let (_, other_list) = read_members(app.addr, &other_app, Some(&other_token)).await;
         let other_id = other_list["beneficiaries"][0]["beneficiary_reference_id"]
             .as_str()
             .expect("id");
         assert_ne!(other_id, pairwise);
         assert_eq!(other_list["beneficiaries"][0]["gender"], "Male");
         // A token works only with the key of the partner it was issued to.
-        let (status, _) = as_partner(
-            app.addr,
-            Method::GET,
-            "/api/v2/appointment/beneficiaries",
-            &other_app,
-            Some(&token),
-            None,
-        )
-        .await;
+        let (status, _) = read_members(app.addr, &other_app, Some(&token)).await;
         assert_eq!(status, 401);
 
         // Outside the consent's scopes: refused, and the ledger says nothing was read.
@@ -399,15 +393,7 @@ async fn a_partner_reaches_a_person_only_through_their_consent() {
         .await;
         assert_eq!(status, 204);
         for server in [app.addr, other.addr] {
-            let (status, _) = as_partner(
-                server,
-                Method::GET,
-                "/api/v2/appointment/beneficiaries",
-                &payhealth,
-                Some(&token),
-                None,
-            )
-            .await;
+            let (status, _) = read_members(server, &payhealth, Some(&token)).await;
             assert_eq!(status, 401, "{backend:?}: revoked means revoked everywhere");
         }
         let (status, _) = call(
@@ -426,16 +412,7 @@ async fn a_partner_reaches_a_person_only_through_their_consent() {
             store: &store,
             actor: AdminActor::operator(),
         };
-        let read = |addr| {
-            as_partner(
-                addr,
-                Method::GET,
-                "/api/v2/appointment/beneficiaries",
-                &other_app,
-                Some(&other_token),
-                None,
-            )
-        };
+        let read = |addr| read_members(addr, &other_app, Some(&other_token));
         assert_eq!(read(other.addr).await.0, 200);
         for (target, code) in [
             ("scope:beneficiary_read", 403),
@@ -1015,7 +992,7 @@ async fn anomalies_throttle_a_partner_raise_an_alert_and_lift_only_when_enabled(
                     &outbox,
                     &key,
                     &mobile,
-                    json!({"scopes": "beneficiary_read", "fields": "name", "days": 1}),
+                    names_for_a_day(),
                 )
                 .await,
             );
@@ -1145,25 +1122,10 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
             100_000,
         )
         .await;
-        let members_only = consent(
-            app.addr,
-            &store,
-            &vault,
-            &outbox,
-            &key,
-            mobile,
-            json!({"scopes": "beneficiary_read", "fields": "name", "days": 1}),
-        )
-        .await;
-        let (status, list) = as_partner(
-            app.addr,
-            Method::GET,
-            "/api/v2/appointment/beneficiaries",
-            &key,
-            Some(&members_only),
-            None,
-        )
-        .await;
+        // Every consent here is this person's, to this partner: only what it covers differs.
+        let consent_to = |ask| consent(app.addr, &store, &vault, &outbox, &key, mobile, ask);
+        let members_only = consent_to(names_for_a_day()).await;
+        let (status, list) = read_members(app.addr, &key, Some(&members_only)).await;
         assert_eq!(status, 200, "{list}");
         let pairwise = list["beneficiaries"][0]["beneficiary_reference_id"]
             .as_str()
@@ -1175,53 +1137,36 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
                 "/api/v2/registration/certificate/public/download?beneficiary_reference_id={id}"
             )
         };
-        let (status, answer) = as_partner(
-            app.addr,
-            Method::GET,
-            &download(&pairwise),
-            &key,
-            Some(&members_only),
-            None,
-        )
-        .await;
-        assert_eq!(
-            (status, error_code(&answer)),
-            (403, Some("TKAPTN0005")),
-            "{backend:?}: the consent does not cover certificates"
-        );
+        // The certificate of the person the partner calls `id`, under consent `token`.
+        let certificate = async |id: &str, token: &str| {
+            as_partner(
+                app.addr,
+                Method::GET,
+                &download(id),
+                &key,
+                Some(token),
+                None,
+            )
+            .await
+        };
+        // A consent that does not cover the certificate: refused as outside its scope.
+        let refused = async |token: &str, case: &str| {
+            let (status, answer) = certificate(&pairwise, token).await;
+            assert_eq!(
+                (status, error_code(&answer)),
+                (403, Some("TKAPTN0005")),
+                "{backend:?}: {case}: {answer}"
+            );
+        };
+        refused(&members_only, "the consent does not cover certificates").await;
         // A certificate shows name, gender and age: a consent to the name alone is not enough.
-        let name_only = consent(
-            app.addr,
-            &store,
-            &vault,
-            &outbox,
-            &key,
-            mobile,
+        let name_only = consent_to(
             json!({"scopes": "beneficiary_read,certificate", "fields": "name", "days": 1}),
         )
         .await;
-        let (status, answer) = as_partner(
-            app.addr,
-            Method::GET,
-            &download(&pairwise),
-            &key,
-            Some(&name_only),
-            None,
-        )
-        .await;
-        assert_eq!(
-            (status, error_code(&answer)),
-            (403, Some("TKAPTN0005")),
-            "{backend:?}: {answer}"
-        );
+        refused(&name_only, "a consent to the name alone").await;
         // The person approves certificates too; the partner names them by its own id.
-        let with_certificate = consent(
-            app.addr,
-            &store,
-            &vault,
-            &outbox,
-            &key,
-            mobile,
+        let with_certificate = consent_to(
             json!({"scopes": "beneficiary_read,certificate", "fields": "name,gender,birth_year", "days": 1}),
         )
         .await;
@@ -1245,27 +1190,11 @@ async fn a_partner_downloads_a_certificate_only_within_a_certificate_consent() {
             "{backend:?}: the partner's copy names the person by the partner's id"
         );
         // The person's real reference id names nobody to the partner.
-        let (status, _) = as_partner(
-            app.addr,
-            Method::GET,
-            &download(&reference),
-            &key,
-            Some(&with_certificate),
-            None,
-        )
-        .await;
+        let (status, _) = certificate(&reference, &with_certificate).await;
         assert_ne!(status, 200, "{backend:?}");
         // A status-check consent: a signed 0/1/2 under the partner's id, and nothing else.
-        let status_only = consent(
-            app.addr,
-            &store,
-            &vault,
-            &outbox,
-            &key,
-            mobile,
-            json!({"scopes": "status_check", "fields": "name", "days": 1}),
-        )
-        .await;
+        let status_only =
+            consent_to(json!({"scopes": "status_check", "fields": "name", "days": 1})).await;
         let path = "/api/v2/registration/certificate/status";
         let (status, answer) =
             as_partner(app.addr, Method::GET, path, &key, Some(&members_only), None).await;
@@ -1337,32 +1266,14 @@ async fn a_partners_sign_ups_are_counted_by_partner_not_by_its_servers_address()
         // One partner server, one address, five people: every consent OTP goes out.
         let mut last_txn = Value::Null;
         for n in 0..5 {
-            let (status, sent) = call_with(
-                app.addr,
-                Method::POST,
-                "/api/v2/auth/generateOTP",
-                None,
-                &[("x-api-key", key.as_str())],
-                Some(json!({
-                    "mobile": format!("700000010{n}"),
-                    "scopes": "beneficiary_read", "fields": "name", "days": 1,
-                })),
-            )
-            .await;
+            let mobile = format!("700000010{n}");
+            let (status, sent) = ask_consent(app.addr, &key, &mobile, names_for_a_day()).await;
             assert_eq!(status, 200, "{backend:?}: person {n}: {sent}");
             last_txn = sent["txnId"].clone();
         }
         // Users' typos do not lock the partner's other users out: each is just a wrong OTP.
         for _ in 0..3 {
-            let (status, answer) = call_with(
-                app.addr,
-                Method::POST,
-                "/api/v2/auth/confirmOTP",
-                None,
-                &[("x-api-key", key.as_str())],
-                Some(json!({ "otp": teeka_crypto::sha256_hex("000000"), "txnId": last_txn })),
-            )
-            .await;
+            let (status, answer) = confirm_consent(app.addr, &key, "000000", &last_txn).await;
             // A wrong OTP (400), never "too many wrong OTPs from this network" (429).
             assert_eq!(status, 400, "{backend:?}: {answer}");
         }
@@ -1370,28 +1281,10 @@ async fn a_partners_sign_ups_are_counted_by_partner_not_by_its_servers_address()
         // (20 here), then refused as too many from here, whoever the person.
         let mut refused_after = None;
         for attempt in 3..30 {
-            let (status, sent) = call_with(
-                app.addr,
-                Method::POST,
-                "/api/v2/auth/generateOTP",
-                None,
-                &[("x-api-key", key.as_str())],
-                Some(json!({
-                    "mobile": format!("70000002{:02}", attempt),
-                    "scopes": "beneficiary_read", "fields": "name", "days": 1,
-                })),
-            )
-            .await;
+            let mobile = format!("70000002{:02}", attempt);
+            let (status, sent) = ask_consent(app.addr, &key, &mobile, names_for_a_day()).await;
             assert_eq!(status, 200, "{backend:?}: {sent}");
-            let (status, answer) = call_with(
-                app.addr,
-                Method::POST,
-                "/api/v2/auth/confirmOTP",
-                None,
-                &[("x-api-key", key.as_str())],
-                Some(json!({ "otp": teeka_crypto::sha256_hex("000000"), "txnId": sent["txnId"] })),
-            )
-            .await;
+            let (status, answer) = confirm_consent(app.addr, &key, "000000", &sent["txnId"]).await;
             if status == 429 {
                 assert_eq!(answer["errorCode"], "TKAOTP0007", "{backend:?}: {answer}");
                 refused_after = Some(attempt);
@@ -1566,17 +1459,16 @@ async fn a_consent_otp_never_opens_a_citizen_session_nor_a_citizen_otp_a_consent
         } = setting(backend).await;
         let mobile = "7000000301";
         let key = partner(&store, "PayHealth", "beneficiary_read", "name", 100_000).await;
+        // Refused as a bad request of some kind, and above all without a token.
+        let opens_nothing = |case: &str, status: u16, answer: &Value| {
+            assert!(
+                (400..500).contains(&status) && answer.get("token").is_none(),
+                "{backend:?}: {case}: {status} {answer}"
+            );
+        };
         // The partner holds the OTP the person read out for its consent request; at the
         // citizen's confirmOTP it opens nothing.
-        let (status, sent) = as_partner(
-            app.addr,
-            Method::POST,
-            "/api/v2/auth/generateOTP",
-            &key,
-            None,
-            Some(json!({"mobile": mobile, "scopes": "beneficiary_read", "fields": "name", "days": 1})),
-        )
-        .await;
+        let (status, sent) = ask_consent(app.addr, &key, mobile, names_for_a_day()).await;
         assert_eq!(status, 200, "{sent}");
         let (otp, _) = last_otp(&store, &vault, &outbox, mobile).await;
         let (status, answer) = call(
@@ -1587,10 +1479,7 @@ async fn a_consent_otp_never_opens_a_citizen_session_nor_a_citizen_otp_a_consent
             Some(json!({ "otp": teeka_crypto::sha256_hex(&otp), "txnId": sent["txnId"] })),
         )
         .await;
-        assert!(
-            (400..500).contains(&status) && answer.get("token").is_none(),
-            "{backend:?}: {status} {answer}"
-        );
+        opens_nothing("a consent OTP as a citizen's", status, &answer);
         // A citizen's own OTP, at the partner's confirmOTP, makes no consent.
         let (status, sent) = call(
             app.addr,
@@ -1602,19 +1491,8 @@ async fn a_consent_otp_never_opens_a_citizen_session_nor_a_citizen_otp_a_consent
         .await;
         assert_eq!(status, 200, "{sent}");
         let (otp, _) = last_otp(&store, &vault, &outbox, mobile).await;
-        let (status, answer) = as_partner(
-            app.addr,
-            Method::POST,
-            "/api/v2/auth/confirmOTP",
-            &key,
-            None,
-            Some(json!({ "otp": teeka_crypto::sha256_hex(&otp), "txnId": sent["txnId"] })),
-        )
-        .await;
-        assert!(
-            (400..500).contains(&status) && answer.get("token").is_none(),
-            "{backend:?}: {status} {answer}"
-        );
+        let (status, answer) = confirm_consent(app.addr, &key, &otp, &sent["txnId"]).await;
+        opens_nothing("a citizen's OTP as a consent's", status, &answer);
     }
 }
 
@@ -1670,12 +1548,7 @@ async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent(
         .await;
         assert_eq!(status, 200, "{backend:?}: {calendar}");
         assert!(!calendar["centers"].as_array().expect("centres").is_empty());
-        let (_, list) = partner_call(
-            Method::GET,
-            "/api/v2/appointment/beneficiaries".into(),
-            None,
-        )
-        .await;
+        let (_, list) = read_members(app.addr, &key, Some(&token)).await;
         let pairwise = list["beneficiaries"][0]["beneficiary_reference_id"]
             .as_str()
             .expect("id")
@@ -1692,12 +1565,7 @@ async fn a_partner_finds_books_reschedules_and_cancels_within_a_booking_consent(
             .as_str()
             .expect("appointment")
             .to_owned();
-        let (_, list) = partner_call(
-            Method::GET,
-            "/api/v2/appointment/beneficiaries".into(),
-            None,
-        )
-        .await;
+        let (_, list) = read_members(app.addr, &key, Some(&token)).await;
         assert_eq!(
             list["beneficiaries"][0]["appointments"][0]["session_id"],
             first.to_string(),
@@ -1810,15 +1678,7 @@ async fn a_partners_own_words_stay_with_the_consent_and_out_of_the_ledger() {
             json!({"purpose": purpose, "scopes": "beneficiary_read", "fields": "name", "days": 1}),
         )
         .await;
-        let (status, _) = as_partner(
-            app.addr,
-            Method::GET,
-            "/api/v2/appointment/beneficiaries",
-            &key,
-            Some(&token),
-            None,
-        )
-        .await;
+        let (status, _) = read_members(app.addr, &key, Some(&token)).await;
         assert_eq!(status, 200, "{backend:?}");
         // The person sees it with the consent; the ledger has the consent's id, not its words.
         let (_, consents) = call(
@@ -1887,26 +1747,19 @@ async fn a_national_administrator_runs_the_registry_and_the_kill_switch_over_htt
             "{backend:?}"
         );
         assert_eq!(listed["partners"][0]["daily_quota"], 500);
-        let ask = |key: String| async move {
-            call_with(
-                app.addr,
-                Method::POST,
-                "/api/v2/auth/generateOTP",
-                None,
-                &[("x-api-key", key.as_str())],
-                Some(json!({"mobile": "7000000401", "scopes": "beneficiary_read", "fields": "name", "days": 1})),
-            )
-            .await
-            .0
+        let ask = async |key: &str| {
+            ask_consent(app.addr, key, "7000000401", names_for_a_day())
+                .await
+                .0
         };
-        assert_eq!(ask(first_key.clone()).await, 200, "{backend:?}");
+        assert_eq!(ask(&first_key).await, 200, "{backend:?}");
         // Rotate over HTTP: the old key stops at once.
         let rotate = format!("/api/v1/admin/partners/{partner_id}/rotate");
         let (status, rotated) = call(app.addr, Method::POST, &rotate, Some(&admin), None).await;
         assert_eq!(status, 200, "{backend:?}: {rotated}");
         let key = rotated["api_key"].as_str().expect("key").to_owned();
-        assert_eq!(ask(first_key).await, 401, "{backend:?}");
-        assert_eq!(ask(key.clone()).await, 200, "{backend:?}");
+        assert_eq!(ask(&first_key).await, 401, "{backend:?}");
+        assert_eq!(ask(&key).await, 200, "{backend:?}");
         // The kill switch over HTTP, for one partner, then every partner; on again explicitly.
         for target in [format!("partner:{partner_id}"), "all".to_owned()] {
             let (status, switched) = admin_call(
@@ -1920,7 +1773,7 @@ async fn a_national_administrator_runs_the_registry_and_the_kill_switch_over_htt
                 (200, &json!(true)),
                 "{backend:?}"
             );
-            assert_eq!(ask(key.clone()).await, 403, "{backend:?}: {target} off");
+            assert_eq!(ask(&key).await, 403, "{backend:?}: {target} off");
             let (status, _) = admin_call(
                 Method::POST,
                 "/api/v1/admin/partners/switch",
@@ -1928,11 +1781,7 @@ async fn a_national_administrator_runs_the_registry_and_the_kill_switch_over_htt
             )
             .await;
             assert_eq!(status, 200);
-            assert_eq!(
-                ask(key.clone()).await,
-                200,
-                "{backend:?}: {target} on again"
-            );
+            assert_eq!(ask(&key).await, 200, "{backend:?}: {target} on again");
         }
         // Every change is on the ledger, by the administrator.
         let events = store.access_events(0, 10_000).await.expect("events");

@@ -421,24 +421,17 @@ async fn imports_are_all_or_nothing_in_json_and_csv() {
     }
 }
 
-#[tokio::test]
-async fn demo_loads_a_country_and_no_limits_is_loud() {
-    let db = TestDb::new(Backend::Sqlite).await;
+/// Starts `teeka demo` on a free port of this machine with `args` (beside the database) and
+/// reads what it prints until it says how to stop it; the process, where it listens and the lines
+/// it printed. The rest of what it prints is read and dropped, so it never waits on a full pipe.
+fn start_demo(db: &TestDb, args: &[&str], stderr: Stdio) -> (Child, SocketAddr, Vec<String>) {
     let mut child = Command::new(TEEKA)
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--centres-per-district",
-            "2",
-            "--seed",
-            "7",
-            "--no-limits",
-        ])
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .args(args)
         .arg("--database-url")
         .arg(&db.url)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .expect("demo starts");
     let out = child.stdout.take().expect("stdout");
@@ -455,10 +448,22 @@ async fn demo_loads_a_country_and_no_limits_is_loud() {
             break;
         }
     }
+    std::thread::spawn(move || lines.for_each(drop));
     let addr: SocketAddr = addr
         .expect("prints where it listens")
         .parse()
         .expect("address");
+    (child, addr, seen)
+}
+
+#[tokio::test]
+async fn demo_loads_a_country_and_no_limits_is_loud() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let (mut child, addr, seen) = start_demo(
+        &db,
+        &["--centres-per-district", "2", "--seed", "7", "--no-limits"],
+        Stdio::piped(),
+    );
     assert!(seen.iter().any(|l| l.contains("1512 centres")), "{seen:?}");
     assert!(
         seen.iter().any(|l| l.contains("calendarByDistrict")),
@@ -966,38 +971,17 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
 
         // A citizen books today's session and reads the code from their list.
         let mobile = "9123456780";
-        let (_, sent) = post(
-            server.addr,
-            "/api/v2/auth/public/generateOTP",
-            &[],
-            serde_json::json!({ "mobile": mobile }),
-        )
-        .await;
-        let txn = sent["txnId"].as_str().expect("txn").to_owned();
         let log = dir.path().join("outbox").join("sms.jsonl");
-        let otp = teeka_crypto::sha256_hex(&delivered_otp(&log, mobile).await);
-        let (_, t) = post(
+        let (token, reference) = citizen_with_member(
             server.addr,
-            "/api/v2/auth/public/confirmOTP",
-            &[],
-            serde_json::json!({ "otp": otp, "txnId": txn }),
-        )
-        .await;
-        let bearer = format!("Bearer {}", t["token"].as_str().expect("token"));
-        let auth = [("authorization", bearer.as_str())];
-        let (status, reg) = post(
-            server.addr,
-            "/api/v2/registration/beneficiary/new",
-            &auth,
+            &log,
+            mobile,
             serde_json::json!({ "name": "Desk Person", "birth_year": "1975", "gender_id": 2, "photo_id_type": 1,
                                 "photo_id_number": aadhaar(777), "consent_version": "V1" }),
         )
         .await;
-        assert_eq!(status, 200, "{reg}");
-        let reference = reg["beneficiary_reference_id"]
-            .as_str()
-            .expect("ref")
-            .to_owned();
+        let bearer = format!("Bearer {token}");
+        let auth = [("authorization", bearer.as_str())];
         let (status, booked) = post(
             server.addr,
             "/api/v2/appointment/schedule",
@@ -1022,11 +1006,12 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
             .to_owned();
 
         let base = format!("http://{}", server.addr);
-        let printed = run_walkthrough(
-            backend,
+        // Every walk-through runs against this server's database and data folder.
+        let walkthrough = |script, env: &[(&str, &str)], expected: &[&str]| {
+            run_walkthrough(backend, script, &db.url, dir.path(), env, expected)
+        };
+        let printed = walkthrough(
             "desk-walkthrough.sh",
-            &db.url,
-            dir.path(),
             &[
                 ("BASE", base.as_str()),
                 ("DESK_USER", "desk.walk"),
@@ -1054,14 +1039,11 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
         let state = dir.path().join("witness.json");
         let state_path = state.display().to_string();
         let affected = format!("\"beneficiary_reference_id\":\"{reference}\"");
-        let printed = run_walkthrough(
-            backend,
+        let printed = walkthrough(
             "ledger-walkthrough.sh",
-            &db.url,
-            dir.path(),
             &[
                 ("BASE", base.as_str()),
-                ("TOKEN", t["token"].as_str().expect("token")),
+                ("TOKEN", token.as_str()),
                 ("REFERENCE_ID", reference.as_str()),
                 ("ACTOR", "desk.walk"),
                 ("STATE", state_path.as_str()),
@@ -1103,14 +1085,11 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
         // viewer, its picture checked by `teeka verify`, a tampered card refused, the EU DCC.
         let work = dir.path().join("certificates");
         let work_path = work.display().to_string();
-        let printed = run_walkthrough(
-            backend,
+        let printed = walkthrough(
             "certificate-walkthrough.sh",
-            &db.url,
-            dir.path(),
             &[
                 ("BASE", base.as_str()),
-                ("TOKEN", t["token"].as_str().expect("token")),
+                ("TOKEN", token.as_str()),
                 ("REFERENCE_ID", reference.as_str()),
                 ("DATE_OF_BIRTH", "1975-04-01"),
                 ("WORK", work_path.as_str()),
@@ -1132,14 +1111,11 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
         // The partner walk-through: a partner made by the CLI, the same citizen's consent by
         // OTP, the kill switch from the CLI, revocation by the citizen.
         let outbox = log.display().to_string();
-        let printed = run_walkthrough(
-            backend,
+        let printed = walkthrough(
             "partner-walkthrough.sh",
-            &db.url,
-            dir.path(),
             &[
                 ("BASE", base.as_str()),
-                ("TOKEN", t["token"].as_str().expect("token")),
+                ("TOKEN", token.as_str()),
                 ("MOBILE", mobile),
                 ("OUTBOX", outbox.as_str()),
             ],
@@ -1167,60 +1143,14 @@ async fn the_desk_walkthrough_runs_with_curl_from_a_cli_created_account() {
     }
 }
 
-/// The last OTP the server's outbox worker delivered to `mobile` (waiting up to 30 s for it).
-async fn delivered_otp(outbox: &Path, mobile: &str) -> String {
-    for _ in 0..120 {
-        let otp = std::fs::read_to_string(outbox)
-            .unwrap_or_default()
-            .lines()
-            .rev()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["to"] == mobile)
-            .find_map(|v| v["otp"].as_str().map(str::to_owned));
-        if let Some(otp) = otp {
-            return otp;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("no OTP delivered to {mobile}")
-}
-
-/// `teeka demo` as a newcomer starts it (limits on), with a partner made by the CLI beside it:
-/// the partner walk-through with curl works there as on `teeka serve`.
-#[tokio::test]
-async fn the_partner_walkthrough_runs_on_the_demo_with_a_cli_made_partner() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let dir = tempfile::tempdir().expect("dir");
-    let mut child = Command::new(TEEKA)
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--centres-per-district",
-            "1",
-        ])
-        .arg("--database-url")
-        .arg(&db.url)
-        .arg("--data-dir")
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("demo starts");
-    let out = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(out).lines();
-    let mut addr = None;
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line.strip_prefix("Teeka demo listening on http://") {
-            addr = rest.split_whitespace().next().map(str::to_owned);
-        }
-        if line.starts_with("Stop with") {
-            break;
-        }
-    }
-    let addr: SocketAddr = addr.expect("listening").parse().expect("address");
-    // A citizen of the demo signs in with an OTP and registers a member.
-    let mobile = "9123456781";
+/// A citizen signs in with the OTP the server texts to `mobile` (its first, read from the SMS
+/// log `outbox`) and registers `member`; their token and the member's reference id.
+async fn citizen_with_member(
+    addr: SocketAddr,
+    outbox: &Path,
+    mobile: &str,
+    member: Value,
+) -> (String, String) {
     let (status, sent) = post(
         addr,
         "/api/v2/auth/public/generateOTP",
@@ -1229,26 +1159,56 @@ async fn the_partner_walkthrough_runs_on_the_demo_with_a_cli_made_partner() {
     )
     .await;
     assert_eq!(status, 200, "{sent}");
-    let log = dir.path().join("outbox").join("sms.jsonl");
-    let otp = teeka_crypto::sha256_hex(&delivered_otp(&log, mobile).await);
-    let (_, t) = post(
+    let txn = sent["txnId"].as_str().expect("txn");
+    let otp = teeka_crypto::sha256_hex(&nth_otp(outbox, mobile, 1).await);
+    let (status, session) = post(
         addr,
         "/api/v2/auth/public/confirmOTP",
         &[],
-        serde_json::json!({ "otp": otp, "txnId": sent["txnId"] }),
+        serde_json::json!({ "otp": otp, "txnId": txn }),
     )
     .await;
-    let token = t["token"].as_str().expect("token").to_owned();
+    assert_eq!(status, 200, "{session}");
+    let token = session["token"].as_str().expect("token").to_owned();
     let bearer = format!("Bearer {token}");
     let (status, reg) = post(
         addr,
         "/api/v2/registration/beneficiary/new",
         &[("authorization", bearer.as_str())],
+        member,
+    )
+    .await;
+    assert_eq!(status, 200, "{reg}");
+    let reference = reg["beneficiary_reference_id"]
+        .as_str()
+        .expect("ref")
+        .to_owned();
+    (token, reference)
+}
+
+/// `teeka demo` as a newcomer starts it (limits on), with a partner made by the CLI beside it:
+/// the partner walk-through with curl works there as on `teeka serve`.
+#[tokio::test]
+async fn the_partner_walkthrough_runs_on_the_demo_with_a_cli_made_partner() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().display().to_string();
+    let (mut child, addr, _) = start_demo(
+        &db,
+        &["--centres-per-district", "1", "--data-dir", &data],
+        Stdio::null(),
+    );
+    // A citizen of the demo signs in with an OTP and registers a member.
+    let mobile = "9123456781";
+    let log = dir.path().join("outbox").join("sms.jsonl");
+    let (token, _) = citizen_with_member(
+        addr,
+        &log,
+        mobile,
         serde_json::json!({ "name": "Demo Person", "birth_year": "1980", "gender_id": 1, "photo_id_type": 1,
                             "photo_id_number": aadhaar(778), "consent_version": "V1" }),
     )
     .await;
-    assert_eq!(status, 200, "{reg}");
     let base = format!("http://{addr}");
     let outbox = log.display().to_string();
     let printed = run_walkthrough(
@@ -1296,9 +1256,10 @@ async fn call(
     )
 }
 
-/// Waits for the `nth` OTP SMS to `mobile` (counting from 1) in the development SMS log.
+/// Waits (up to 30 s) for the `nth` OTP SMS to `mobile` (counting from 1) in the development SMS
+/// log.
 async fn nth_otp(log: &Path, mobile: &str, nth: usize) -> String {
-    for _ in 0..200 {
+    for _ in 0..300 {
         let otps: Vec<String> = std::fs::read_to_string(log)
             .unwrap_or_default()
             .lines()
@@ -1574,19 +1535,24 @@ fn teeka_verify_agrees_with_the_real_vectors_and_exits_0_1_2() {
             "no national ID printed"
         );
     }
-    // SMART Health Cards at the upstream tests' time: the JWS, the numeric QR, the file.
+    // SMART Health Cards (and pictures of them) with their issuer's keys at the upstream tests'
+    // time.
+    let verify_shc = |file: &str| {
+        verify(&[
+            &trust,
+            &os(&fixture("shc/issuer/.well-known/jwks.json")),
+            &at,
+            "2022-05-31T00:00:00Z".as_ref(),
+            &os(&fixture(&format!("shc/{file}"))),
+        ])
+    };
+    // The JWS, the numeric QR, the file.
     for card in [
         "examples/example-00-d-jws.txt",
         "examples/example-00-f-qr-code-numeric-value-0.txt",
         "examples/example-01-e-file.smart-health-card",
     ] {
-        let (exit, verdict) = verify(&[
-            &trust,
-            &os(&fixture("shc/issuer/.well-known/jwks.json")),
-            &at,
-            "2022-05-31T00:00:00Z".as_ref(),
-            &os(&fixture(&format!("shc/{card}"))),
-        ]);
+        let (exit, verdict) = verify_shc(card);
         assert_eq!(
             (exit, verdict["format"].as_str()),
             (0, Some("shc")),
@@ -1635,13 +1601,7 @@ fn teeka_verify_agrees_with_the_real_vectors_and_exits_0_1_2() {
             1,
         ),
     ] {
-        let (exit, verdict) = verify(&[
-            &trust,
-            &os(&fixture("shc/issuer/.well-known/jwks.json")),
-            &at,
-            "2022-05-31T00:00:00Z".as_ref(),
-            &os(&fixture(&format!("shc/{picture}"))),
-        ]);
+        let (exit, verdict) = verify_shc(picture);
         assert_eq!(exit, code, "{picture}: {verdict}");
     }
     // Not a certificate, and a broken image: unusable.
@@ -1696,6 +1656,19 @@ fn keys_rotate_issuer_adds_a_generation_and_keeps_the_old_ones() {
     }
 }
 
+/// A square greyscale PNG of `side` pixels a side, `depth` bits a pixel, from `pixels` (rows of
+/// packed samples).
+fn greyscale_png(side: u32, depth: png::BitDepth, pixels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, side, side);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(depth);
+    let mut writer = encoder.write_header().expect("png header");
+    writer.write_image_data(pixels).expect("png data");
+    writer.finish().expect("png end");
+    out
+}
+
 /// A PNG of black-and-white noise, one bit a pixel: it keeps the QR reader busy for many minutes.
 fn noise_png(side: u32) -> Vec<u8> {
     let mut state: u32 = 0x9E37_79B9;
@@ -1708,14 +1681,7 @@ fn noise_png(side: u32) -> Vec<u8> {
             state.to_le_bytes()[0]
         })
         .collect();
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, side, side);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::One);
-    let mut writer = encoder.write_header().expect("png header");
-    writer.write_image_data(&pixels).expect("png data");
-    writer.finish().expect("png end");
-    out
+    greyscale_png(side, png::BitDepth::One, &pixels)
 }
 
 #[tokio::test]
@@ -1764,15 +1730,7 @@ async fn the_web_verifier_stops_a_picture_that_keeps_the_qr_reader_busy() {
     assert_eq!(verdict["format"], "shc", "{verdict}");
     assert_eq!(verdict["valid"], false, "{verdict}");
     // A picture with no code says so, from the child as from the in-process reader.
-    let blank = {
-        let mut out = Vec::new();
-        let mut encoder = png::Encoder::new(&mut out, 64, 64);
-        encoder.set_color(png::ColorType::Grayscale);
-        let mut writer = encoder.write_header().expect("png header");
-        writer.write_image_data(&[255; 64 * 64]).expect("png data");
-        writer.finish().expect("png end");
-        out
-    };
+    let blank = greyscale_png(64, png::BitDepth::Eight, &[255; 64 * 64]);
     let answer = send(blank).await.expect("verify");
     let body: Value = serde_json::from_slice(&answer.body).expect("json");
     assert_eq!(answer.status.as_u16(), 422, "{body}");
